@@ -192,8 +192,25 @@ const notificationNames: Record<number, [string, Record<number, string>]> = {
 
 function invert(table: Record<string, number>): Record<number, string> {
   const out: Record<number, string> = {};
-  for (const [name, code] of Object.entries(table)) out[code] = name.replace(/([a-z])([A-Z])/g, '$1 $2');
+  for (const [name, code] of Object.entries(table)) out[code] = spellAsRfc(name.replace(/([a-z])([A-Z])/g, '$1 $2'));
   return out;
+}
+
+// Acronyms and small words as the RFCs write them: "Bad Peer AS", "Bad BGP Identifier",
+// "Maximum Number of Prefixes Reached", "Unexpected Message in OpenSent", "BFD Down".
+// (A function, not a module constant: the name tables above are built while this module loads.)
+function spellAsRfc(name: string): string {
+  const RFC_SPELLING: [RegExp, string][] = [
+    [/\bAs\b/g, 'AS'],
+    [/\bBgp\b/g, 'BGP'],
+    [/\bBfd\b/g, 'BFD'],
+    [/\bFsm\b/g, 'FSM'],
+    [/\bOf\b/g, 'of'],
+    [/\bIn\b/g, 'in'],
+    [/\bOpen Sent\b/g, 'OpenSent'],
+    [/\bOpen Confirm\b/g, 'OpenConfirm'],
+  ];
+  return RFC_SPELLING.reduce((s, [re, to]) => s.replace(re, to), name);
 }
 
 /** "Cease / Administrative Shutdown", or the numbers when unknown. */

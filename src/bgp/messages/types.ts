@@ -176,6 +176,8 @@ export interface CodecContext {
   peerType: 'ibgp' | 'ebgp';
   /** Families negotiated (both sides advertised MP for it, or IPv4 unicast when neither sent MP). */
   families: ReadonlySet<Family>;
+  /** The session runs over loopback (127/8, ::1), so a loopback NEXT_HOP is not a martian. */
+  loopbackNextHop?: boolean;
 }
 
 export const DEFAULT_CONTEXT: CodecContext = Object.freeze({

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// What BIRD 1.6 and BIRD 2 share in the lab: protocol names, the `birdc` query wrapper, and the
+// parsers for `show protocols all NAME` and `show route all protocol NAME`. Config writing is
+// per version (bird2.ts, bird1.ts) because the grammars differ (channels vs. one table).
+import { run } from '../proc.ts';
+import type { Family, RouteInfo, SessionStatus } from '../types.ts';
+
+/** BIRD symbols are [A-Za-z0-9_]; lab names use '-'. */
+export function birdSymbol(name: string): string {
+  return name.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+export async function birdc(birdcPath: string, socket: string, command: string[]): Promise<string> {
+  const r = await run(birdcPath, ['-s', socket, ...command], { timeoutMs: 5_000 });
+  return r.stdout;
+}
+
+/** Parses `show protocols all NAME` (same layout in 1.6 and 2.0). */
+export function parseBirdProtocol(output: string, protocol: string): SessionStatus {
+  const lines = output.split('\n');
+  const head = lines.find((l) => l.startsWith(protocol + ' '));
+  if (head === undefined) throw new Error(`birdc: no protocol ${protocol} in: ${output.trim().slice(0, 300)}`);
+  const bgpState = /^\s+BGP state:\s+(\S+)/m.exec(output)?.[1];
+  // Head line: name proto table state since info...; "since" may be "22:17:00.704" or a date.
+  const info = head.trim().split(/\s+/).slice(5).join(' ');
+  const state = bgpState ?? (info.split(/\s+/)[0] || 'down');
+  const lastError = /^\s+Last error:\s+(.*)$/m.exec(output)?.[1]?.trim() ?? '';
+  return { established: state === 'Established', state, lastError };
+}
+
+const ROUTE_START = /^([0-9a-fA-F:.]+\/\d+)\s/;
+/** A further route for the same prefix: "   unicast [p 12:00:00] ..." (2.x) or "   via ... [p ...]" (1.6). */
+const ALT_ROUTE_START = /^\s+\S.*\s\[\w+ [^\]]*\]/;
+
+/** Parses `show route all [protocol NAME]` output of BIRD 1.6 or 2.0. */
+export function parseBirdRoutes(output: string): RouteInfo[] {
+  const routes: RouteInfo[] = [];
+  let prefix: string | undefined;
+  let current: RouteInfo | undefined;
+  for (const line of output.split('\n')) {
+    const start = ROUTE_START.exec(line);
+    if (start) {
+      prefix = start[1]!;
+      current = { prefix, nextHop: '', asPath: [] };
+      routes.push(current);
+      continue;
+    }
+    if (prefix !== undefined && ALT_ROUTE_START.test(line) && !/^\s+(BGP|Type)\b/.test(line)) {
+      current = { prefix, nextHop: '', asPath: [] };
+      routes.push(current);
+      continue;
+    }
+    if (current === undefined) continue;
+    const asPath = /^\s+BGP\.as_path:\s*(.*)$/.exec(line);
+    if (asPath) current.asPath = (asPath[1]!.match(/\d+/g) ?? []).map(Number);
+    const nextHop = /^\s+BGP\.next_hop:\s*(\S+)/.exec(line);
+    if (nextHop) current.nextHop = nextHop[1]!;
+  }
+  return routes;
+}
+
+export function familyOfPrefix(prefix: string): Family {
+  return prefix.includes(':') ? 'ipv6-unicast' : 'ipv4-unicast';
+}
+
+export interface BirdSessionConfig {
+  protocol: string;
+  localAddress: string;
+  remoteAddress: string;
+  localAsn: number;
+  remoteAsn: number;
+  families: Family[];
+  /** IPv6 next hop to send when IPv6 routes ride an IPv4 transport. */
+  nextHop6?: string;
+}
+
+/** Timers shared by both versions: quick reconnects so restarts converge in seconds. */
+export const BIRD_FAST_TIMERS = 'connect retry time 2; error wait time 1,5; hold time 9; keepalive time 3;';

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// BIRD 2.0 peer driver: writes bird.conf (static routes + one BGP protocol per session, explicit
+// `import all; export all;` because RFC 8212 makes eBGP default-deny in BIRD 2), runs `bird -f`
+// in the peer's namespace and queries it with `birdc`. The config writer is also used by the
+// BIRD 2 stand-in DUT. It does not install anything in the kernel (no kernel protocol).
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, startDaemon, stopDaemon, type DaemonProcess } from '../proc.ts';
+import { waitFor } from '../wait.ts';
+import type { Family, PeerDriver, PeerSpec, RouteInfo, SessionStatus } from '../types.ts';
+import {
+  BIRD_FAST_TIMERS,
+  birdc,
+  birdSymbol,
+  familyOfPrefix,
+  parseBirdProtocol,
+  parseBirdRoutes,
+  type BirdSessionConfig,
+} from './bird-common.ts';
+
+export const BIRD2 = { daemon: '/usr/sbin/bird', client: '/usr/sbin/birdc' };
+
+export function bird2Config(routerId: string, statics: Record<Family, string[]>, sessions: BirdSessionConfig[]): string {
+  const out = [`router id ${routerId};`, 'log stderr all;', 'protocol device { scan time 10; }', ''];
+  if (statics['ipv4-unicast'].length > 0) {
+    out.push(`protocol static static4 { ipv4; ${statics['ipv4-unicast'].map((p) => `route ${p} blackhole;`).join(' ')} }`);
+  }
+  if (statics['ipv6-unicast'].length > 0) {
+    out.push(`protocol static static6 { ipv6; ${statics['ipv6-unicast'].map((p) => `route ${p} blackhole;`).join(' ')} }`);
+  }
+  for (const s of sessions) {
+    const ibgp = s.localAsn === s.remoteAsn;
+    // iBGP next hops are on the shared subnet: resolve them directly (no IGP in the lab).
+    const gateway = ibgp ? ' gateway direct;' : '';
+    const channels: string[] = [];
+    if (s.families.includes('ipv4-unicast')) channels.push(`  ipv4 { import all; export all; next hop self;${gateway} };`);
+    if (s.families.includes('ipv6-unicast')) {
+      const nh = s.remoteAddress.includes(':') ? 'next hop self;' : `next hop address ${s.nextHop6 ?? ''};`;
+      channels.push(`  ipv6 { import all; export all; ${nh}${gateway} };`);
+    }
+    out.push(
+      `protocol bgp ${s.protocol} {`,
+      `  local ${s.localAddress} as ${s.localAsn};`,
+      `  neighbor ${s.remoteAddress} as ${s.remoteAsn};${ibgp ? ' direct;' : ''}`,
+      `  connect delay time 1; ${BIRD_FAST_TIMERS}`,
+      ...channels,
+      '}',
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Runs one BIRD 2 process with a private control socket; shared by the peer and the stand-in. */
+export class Bird2Process {
+  readonly socket: string;
+  readonly logFile: string;
+  private readonly confFile: string;
+  private proc: DaemonProcess | undefined;
+  readonly name: string;
+  readonly namespace: string;
+  readonly workDir: string;
+
+  constructor(name: string, namespace: string, workDir: string, config: string) {
+    this.name = name;
+    this.namespace = namespace;
+    this.workDir = workDir;
+    mkdirSync(workDir, { recursive: true });
+    this.socket = join(workDir, 'bird.ctl');
+    this.logFile = join(workDir, 'bird.log');
+    this.confFile = join(workDir, 'bird.conf');
+    writeFileSync(this.confFile, config);
+  }
+
+  async start(): Promise<void> {
+    const args = ['-f', '-c', this.confFile, '-s', this.socket, '-P', join(this.workDir, 'bird.pid')];
+    this.proc = startDaemon(this.name, BIRD2.daemon, args, this.logFile, this.namespace);
+    await waitFor(`${this.name} control socket`, async () => {
+      if (!this.proc?.isRunning()) throw new Error(`bird exited; see ${this.logFile}`);
+      await birdc(BIRD2.client, this.socket, ['show', 'status']);
+      return true;
+    }, { timeoutMs: 10_000, intervalMs: 200 });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | null> {
+    return this.proc ? stopDaemon(this.proc, signal) : null;
+  }
+
+  async protocol(protocol: string): Promise<SessionStatus> {
+    return parseBirdProtocol(await birdc(BIRD2.client, this.socket, ['show', 'protocols', 'all', protocol]), protocol);
+  }
+
+  async routes(protocol: string, family: Family): Promise<RouteInfo[]> {
+    const out = await birdc(BIRD2.client, this.socket, ['show', 'route', 'all', 'protocol', protocol]);
+    return parseBirdRoutes(out).filter((r) => familyOfPrefix(r.prefix) === family);
+  }
+}
+
+export class Bird2Peer implements PeerDriver {
+  private readonly bird: Bird2Process;
+  readonly spec: PeerSpec;
+
+  constructor(spec: PeerSpec) {
+    this.spec = spec;
+    const sessions: BirdSessionConfig[] = spec.sessions.map((s) => ({
+      protocol: birdSymbol(s.label),
+      localAddress: s.localAddress,
+      remoteAddress: s.remoteAddress,
+      localAsn: s.localAsn,
+      remoteAsn: s.remoteAsn,
+      families: s.families,
+      nextHop6: spec.ipv6Address,
+    }));
+    const config = bird2Config(spec.routerId, spec.prefixes, sessions);
+    this.bird = new Bird2Process(`bird2-${spec.relation}`, spec.namespace, spec.workDir, config);
+  }
+
+  async version(): Promise<string> {
+    const r = await run(BIRD2.daemon, ['--version'], { check: false });
+    return (r.stdout + r.stderr).trim();
+  }
+
+  start(): Promise<void> {
+    return this.bird.start();
+  }
+
+  async stop(signal?: NodeJS.Signals): Promise<void> {
+    await this.bird.stop(signal);
+  }
+
+  session(label: string): Promise<SessionStatus> {
+    return this.bird.protocol(birdSymbol(label));
+  }
+
+  routes(label: string, family: Family): Promise<RouteInfo[]> {
+    return this.bird.routes(birdSymbol(label), family);
+  }
+
+  async notificationReport(label: string): Promise<string> {
+    return (await this.session(label)).lastError;
+  }
+
+  logs(): string[] {
+    return [this.bird.logFile];
+  }
+}

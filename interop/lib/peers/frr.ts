@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+// FRR 8.x peer driver: writes frr.conf for bgpd (`no bgp ebgp-requires-policy`, `no bgp
+// network import-check`, `network` statements for the peer's routes, fast timers), runs zebra and
+// bgpd in the foreground in the peer's namespace with a private vty/zserv directory, and queries
+// bgpd through `vtysh --vty_socket DIR -d bgpd -c "show bgp ... json"`.
+// Why zebra: without it bgpd knows no interfaces, so it withdraws IPv6 routes that carry a
+// link-local second next hop ("no peer interface information") and cannot validate next hops.
+// bgpd runs with -n (no FIB install), so nothing is programmed into the namespace's kernel.
+import { writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, startDaemon, stopDaemon, type DaemonProcess } from '../proc.ts';
+import { waitFor } from '../wait.ts';
+import type { Family, PeerDriver, PeerSpec, RouteInfo, SessionStatus } from '../types.ts';
+
+export const FRR = { bgpd: '/usr/lib/frr/bgpd', zebra: '/usr/lib/frr/zebra', vtysh: '/usr/bin/vtysh' };
+
+function frrConfig(spec: PeerSpec): string {
+  const out = [
+    'frr defaults traditional',
+    `hostname frr-${spec.relation}`,
+    'log stdout informational',
+    '!',
+    `router bgp ${spec.asn}`,
+    ` bgp router-id ${spec.routerId}`,
+    ' no bgp ebgp-requires-policy',
+    ' no bgp network import-check',
+    ' no bgp default ipv4-unicast',
+  ];
+  for (const s of spec.sessions) {
+    out.push(
+      ` neighbor ${s.remoteAddress} remote-as ${s.remoteAsn}`,
+      ` neighbor ${s.remoteAddress} description ${s.label}`,
+      ` neighbor ${s.remoteAddress} update-source ${s.localAddress}`,
+      ` neighbor ${s.remoteAddress} timers 3 9`,
+      ` neighbor ${s.remoteAddress} timers connect 2`,
+      ` neighbor ${s.remoteAddress} advertisement-interval 0`,
+    );
+  }
+  for (const [family, afi] of [['ipv4-unicast', 'ipv4'], ['ipv6-unicast', 'ipv6']] as const) {
+    out.push(` address-family ${afi} unicast`);
+    for (const p of spec.prefixes[family]) out.push(`  network ${p}`);
+    for (const s of spec.sessions) if (s.families.includes(family)) out.push(`  neighbor ${s.remoteAddress} activate`);
+    out.push(' exit-address-family');
+  }
+  return out.join('\n') + '\n';
+}
+
+interface FrrNeighbor {
+  bgpState?: string;
+  lastResetDueTo?: string;
+  lastNotificationReason?: string;
+  lastShutdownDescription?: string;
+  lastErrorCodeSubcode?: string;
+}
+
+interface FrrPath {
+  peerId?: string;
+  path?: string;
+  nexthops?: { ip?: string; scope?: string }[];
+}
+
+export class FrrPeer implements PeerDriver {
+  readonly spec: PeerSpec;
+  private readonly runDir: string;
+  private readonly bgpdLog: string;
+  private readonly zebraLog: string;
+  private zebra: DaemonProcess | undefined;
+  private bgpd: DaemonProcess | undefined;
+
+  constructor(spec: PeerSpec) {
+    this.spec = spec;
+    this.runDir = join(spec.workDir, 'run');
+    mkdirSync(this.runDir, { recursive: true });
+    // zebra drops to the frr user: it must be able to create its pid file and sockets here.
+    chmodSync(this.runDir, 0o777);
+    writeFileSync(join(spec.workDir, 'frr.conf'), frrConfig(spec));
+    writeFileSync(join(spec.workDir, 'zebra.conf'), `hostname zebra-${spec.relation}\n`);
+    this.bgpdLog = join(spec.workDir, 'bgpd.log');
+    this.zebraLog = join(spec.workDir, 'zebra.log');
+  }
+
+  async version(): Promise<string> {
+    return (await run(FRR.bgpd, ['--version'], { check: false })).stdout.split('\n')[0]?.trim() ?? '';
+  }
+
+  async start(): Promise<void> {
+    const zserv = join(this.runDir, 'zserv.api');
+    const common = ['--vty_socket', this.runDir, '-P', '0'];
+    this.zebra = startDaemon(`zebra-${this.spec.relation}`, FRR.zebra,
+      ['-u', 'frr', '-g', 'frr', '-f', join(this.spec.workDir, 'zebra.conf'), '-i', join(this.runDir, 'zebra.pid'), '-z', zserv, ...common],
+      this.zebraLog, this.spec.namespace);
+    await waitFor('zebra zserv socket', async () => {
+      if (!this.zebra?.isRunning()) throw new Error(`zebra exited; see ${this.zebraLog}`);
+      return existsSync(zserv) ? true : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
+    // -S: no privilege drop (we are root in a private namespace); -n: never touch the FIB.
+    this.bgpd = startDaemon(`bgpd-${this.spec.relation}`, FRR.bgpd,
+      ['-S', '-n', '-z', zserv, '-f', join(this.spec.workDir, 'frr.conf'), '-i', join(this.runDir, 'bgpd.pid'), ...common],
+      this.bgpdLog, this.spec.namespace);
+    await waitFor('bgpd vty', async () => {
+      if (!this.bgpd?.isRunning()) throw new Error(`bgpd exited; see ${this.bgpdLog}`);
+      await this.vtysh('show bgp summary json');
+      return true;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.bgpd) await stopDaemon(this.bgpd, signal);
+    if (this.zebra) await stopDaemon(this.zebra, signal);
+  }
+
+  private async vtysh(command: string): Promise<string> {
+    const r = await run(FRR.vtysh, ['--vty_socket', this.runDir, '-d', 'bgpd', '-c', command], { timeoutMs: 5_000 });
+    return r.stdout;
+  }
+
+  private address(label: string): string {
+    const s = this.spec.sessions.find((x) => x.label === label);
+    if (s === undefined) throw new Error(`frr: no session ${label}`);
+    return s.remoteAddress;
+  }
+
+  private async neighbor(label: string): Promise<FrrNeighbor> {
+    const address = this.address(label);
+    const all = JSON.parse(await this.vtysh(`show bgp neighbors ${address} json`)) as Record<string, FrrNeighbor>;
+    const n = all[address];
+    if (n === undefined) throw new Error(`frr: neighbor ${address} missing from show bgp neighbors`);
+    return n;
+  }
+
+  async session(label: string): Promise<SessionStatus> {
+    const n = await this.neighbor(label);
+    const state = n.bgpState ?? 'unknown';
+    return { established: state === 'Established', state, lastError: describe(n) };
+  }
+
+  async routes(label: string, family: Family): Promise<RouteInfo[]> {
+    const address = this.address(label);
+    const afi = family === 'ipv4-unicast' ? 'ipv4' : 'ipv6';
+    const table = JSON.parse(await this.vtysh(`show bgp ${afi} unicast json`)) as { routes?: Record<string, FrrPath[]> };
+    const routes: RouteInfo[] = [];
+    for (const [prefix, paths] of Object.entries(table.routes ?? {})) {
+      for (const p of paths) {
+        if (p.peerId !== address) continue;
+        const global = p.nexthops?.find((h) => h.scope === undefined || h.scope === 'global') ?? p.nexthops?.[0];
+        routes.push({ prefix, nextHop: global?.ip ?? '', asPath: (p.path?.match(/\d+/g) ?? []).map(Number) });
+      }
+    }
+    return routes;
+  }
+
+  async notificationReport(label: string): Promise<string> {
+    return describe(await this.neighbor(label));
+  }
+
+  logs(): string[] {
+    return [this.bgpdLog, this.zebraLog];
+  }
+}
+
+/** "BGP Notification received: Cease/Administrative Shutdown (0602) "text"" from the JSON fields. */
+function describe(n: FrrNeighbor): string {
+  if (n.lastResetDueTo === undefined) return '';
+  let text = n.lastResetDueTo;
+  if (n.lastNotificationReason !== undefined) text += `: ${n.lastNotificationReason}`;
+  if (n.lastErrorCodeSubcode !== undefined) text += ` (${n.lastErrorCodeSubcode})`;
+  if (n.lastShutdownDescription !== undefined) text += ` "${n.lastShutdownDescription}"`;
+  return text;
+}

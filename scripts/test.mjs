@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// Runs the whole suite with node:test: unit and property tests from test/, then (as root) the
+// interop lab against real BIRD, GoBGP and FRR, installing the peers first. Flags: --unit, --interop.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = new Set(process.argv.slice(2));
+const wantUnit = !args.has('--interop') || args.has('--unit');
+const wantInterop = !args.has('--unit') || args.has('--interop');
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function findTests(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findTests(path));
+    else if (entry.name.endsWith('.test.ts')) out.push(relative(root, path));
+  }
+  return out.sort();
+}
+
+function nodeTest(files, extra = []) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], { cwd: root, stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+let status = 0;
+if (wantUnit) status = nodeTest(findTests(join(root, "test")), ["--test-concurrency=2"]);
+if (wantInterop) {
+  if (!isRoot) {
+    process.stderr.write('interop: skipped (needs root for network namespaces; run `sudo npm test`)\n');
+  } else {
+    const install = spawnSync('bash', [join(root, 'scripts', 'install-peers.sh')], { cwd: root, stdio: 'inherit' });
+    if (install.status !== 0) {
+      process.stderr.write('interop: installing the peer daemons failed\n');
+      status ||= 1;
+    } else {
+      const interop = nodeTest(findTests(join(root, "interop")));
+      status = status || interop;
+    }
+  }
+}
+process.exit(status);

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+// Turns the schema-checked tree into a TernConfig: derived defaults (peer names, families,
+// listen), and the rules that relate several keys (CROSS_FIELD_RULES in schema.ts). Problems go
+// to the sink; the caller throws if there are any. No YAML, no I/O.
+import type { Family } from '../bgp/messages/types.ts';
+import { dottedToU32 } from '../util/ip.ts';
+import { familyName, parseAddress, parsePrefix } from './addr.ts';
+import { INVALID, formatPath, isMapping, type ProblemSink } from './check.ts';
+import { DEFAULT_CONTROL_SOCKET, DEFAULT_LISTEN_ADDRESSES, DEFAULT_RESTART_TIME } from './schema.ts';
+import type { AddPathMode, LogLevel, OriginateConfig, PeerConfig, TernConfig } from './types.ts';
+
+type Tree = Record<string, unknown>;
+
+export function buildConfig(root: Tree, source: string, sink: ProblemSink): TernConfig {
+  const routerId = typeof root.routerId === 'string' ? root.routerId : '0.0.0.0';
+  return {
+    routerId,
+    routerIdNum: dottedToU32(routerId) ?? 0,
+    asn: typeof root.asn === 'number' ? root.asn : 0,
+    listen: buildListen(root.listen),
+    control: { socket: isMapping(root.control) && typeof root.control.socket === 'string' ? root.control.socket : DEFAULT_CONTROL_SOCKET },
+    peers: buildPeers(items(root.peers), sink),
+    originate: buildOriginate(items(root.originate), sink),
+    logLevel: (root.logLevel as LogLevel | undefined) ?? 'info',
+    source,
+  };
+}
+
+/** The usable items of a checked list of mappings, with their positions in the file. */
+function items(list: unknown): [Tree, number][] {
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((item: unknown, i): [Tree, number][] => (item !== INVALID && isMapping(item) ? [[item, i]] : []));
+}
+
+function buildListen(listen: unknown): TernConfig['listen'] {
+  if (listen === false) return { addresses: [...DEFAULT_LISTEN_ADDRESSES], port: 179, enabled: false };
+  const l = isMapping(listen) ? listen : {};
+  const addresses = Array.isArray(l.address) ? (l.address as string[]) : [...DEFAULT_LISTEN_ADDRESSES];
+  const port = typeof l.port === 'number' ? l.port : 179;
+  return { addresses, port, enabled: port !== 0 };
+}
+
+/** Like Calico's "Mesh_10_0_0_2": `peer_` + address with separators as `_`, plus `_port_<n>` off 179. */
+export function defaultPeerName(address: string, port: number): string {
+  const base = `peer_${address.replace(/[.:%]/g, '_')}`;
+  return port === 179 ? base : `${base}_port_${port}`;
+}
+
+function buildPeers(peers: [Tree, number][], sink: ProblemSink): PeerConfig[] {
+  const built: [PeerConfig, number, boolean][] = [];
+  for (const [p, i] of peers) {
+    const peer = buildPeer(p, i, sink);
+    if (peer) built.push([peer, i, typeof p.name === 'string']);
+  }
+  const byEndpoint = new Map<string, number>();
+  const byName = new Map<string, number>();
+  for (const [peer, i, named] of built) {
+    const endpoint = `${peer.address} port ${peer.port}`;
+    const sameEndpoint = byEndpoint.get(endpoint);
+    if (sameEndpoint !== undefined) sink.add(['peers', i, 'address'], `duplicate peer ${endpoint} (also ${formatPath(['peers', sameEndpoint])})`);
+    else byEndpoint.set(endpoint, i);
+    const sameName = byName.get(peer.name);
+    // A derived name repeats exactly when the endpoint does; that problem is already reported.
+    if (sameName !== undefined && (named || sameEndpoint === undefined)) {
+      sink.add(['peers', i, 'name'], `duplicate peer name "${peer.name}" (also ${formatPath(['peers', sameName])})`);
+    } else if (sameName === undefined) byName.set(peer.name, i);
+  }
+  return built.map(([peer]) => peer);
+}
+
+function buildPeer(p: Tree, i: number, sink: ProblemSink): PeerConfig | undefined {
+  if (typeof p.address !== 'string' || typeof p.asn !== 'number') return undefined;
+  const addr = parseAddress(p.address);
+  if (typeof addr === 'string') return undefined;
+  const holdTime = p.holdTime as number;
+  const port = p.port as number;
+  const peer: PeerConfig = {
+    name: typeof p.name === 'string' ? p.name : defaultPeerName(p.address, port),
+    address: p.address,
+    asn: p.asn,
+    passive: p.passive as boolean,
+    holdTime,
+    connectRetry: p.connectRetry as number,
+    families: Array.isArray(p.families) ? (p.families as Family[]) : [addr.family],
+    port,
+  };
+  if (typeof p.keepalive === 'number') {
+    // RFC 4271 §10: "suggested value for the KeepaliveTime is 1/3 of the HoldTime".
+    if (holdTime > 0 && p.keepalive * 3 > holdTime) {
+      sink.add(['peers', i, 'keepalive'], `must be at most holdTime / 3 = ${Math.floor(holdTime / 3)} for holdTime ${holdTime} (got ${p.keepalive})`);
+    }
+    peer.keepalive = p.keepalive;
+  }
+  if (typeof p.localAddress === 'string') {
+    const local = parseAddress(p.localAddress);
+    if (typeof local !== 'string' && local.family !== addr.family) {
+      sink.add(['peers', i, 'localAddress'], `must be an ${familyName(addr.family)} address like address ${p.address} (got ${p.localAddress})`);
+    }
+    peer.localAddress = p.localAddress;
+  }
+  if (typeof p.description === 'string') peer.description = p.description;
+  if (typeof p.addPath === 'string') peer.addPath = p.addPath as AddPathMode;
+  if (p.gracefulRestart === true) peer.gracefulRestart = { restartTime: DEFAULT_RESTART_TIME };
+  if (isMapping(p.gracefulRestart)) peer.gracefulRestart = { restartTime: p.gracefulRestart.restartTime as number };
+  return peer;
+}
+
+function buildOriginate(list: [Tree, number][], sink: ProblemSink): OriginateConfig[] {
+  const out: OriginateConfig[] = [];
+  const seen = new Map<string, number>();
+  for (const [o, i] of list) {
+    if (typeof o.prefix !== 'string') continue;
+    const prefix = parsePrefix(o.prefix);
+    if (typeof prefix === 'string') continue;
+    const first = seen.get(prefix.canonical);
+    if (first !== undefined) sink.add(['originate', i, 'prefix'], `duplicate prefix ${prefix.canonical} (also ${formatPath(['originate', first])})`);
+    else seen.set(prefix.canonical, i);
+    const entry: OriginateConfig = { prefix: prefix.canonical, family: prefix.family };
+    if (typeof o.nextHop === 'string') {
+      const nh = parseAddress(o.nextHop);
+      if (typeof nh !== 'string' && nh.family !== prefix.family) {
+        sink.add(['originate', i, 'nextHop'], `must be an ${familyName(prefix.family)} address like prefix ${prefix.canonical} (got ${o.nextHop})`);
+      }
+      entry.nextHop = o.nextHop;
+    }
+    out.push(entry);
+  }
+  return out;
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tern's config schema, written once as data. The validator (check.ts) walks these tables and the
+// doc generator (doc.ts → docs/config.md) prints them, so the docs cannot drift from the code.
+// Rules that relate several keys are listed in CROSS_FIELD_RULES (text only; enforced in build.ts).
+import { FAMILIES } from '../bgp/messages/types.ts';
+
+export type ValueType =
+  | { kind: 'integer'; min: number; max: number; /** values outside [min,max] that are also allowed */ also?: readonly number[] }
+  | { kind: 'boolean' }
+  | { kind: 'false' }
+  | { kind: 'string'; pattern?: RegExp; patternText?: string; maxLength?: number }
+  | { kind: 'enum'; values: readonly string[] }
+  | {
+      kind: 'address';
+      family?: 'ipv4';
+      /** May carry "%iface" (IPv6 link-local only); link-local then requires it. */
+      zone?: boolean;
+      allowUnspecified?: boolean;
+      allowMulticast?: boolean;
+    }
+  | { kind: 'prefix' }
+  | { kind: 'list'; of: ValueType; minItems?: number; unique?: boolean; /** a lone item stands for a one-item list */ single?: boolean }
+  | { kind: 'object'; fields: readonly FieldSpec[] }
+  | { kind: 'oneOf'; options: readonly ValueType[] };
+
+export interface FieldSpec {
+  key: string;
+  type: ValueType;
+  required?: boolean;
+  /** Filled in by the validator when the key is absent or null. */
+  default?: unknown;
+  /** For docs, when the default is computed rather than constant. */
+  defaultText?: string;
+  description: string;
+  /** Not part of the core interface every deployment relies on. */
+  extension?: boolean;
+}
+
+const u16Port: ValueType = { kind: 'integer', min: 1, max: 65535 };
+const asnType: ValueType = { kind: 'integer', min: 1, max: 4294967295 };
+const familyList: ValueType = { kind: 'list', of: { kind: 'enum', values: FAMILIES }, minItems: 1, unique: true };
+
+export const PEER_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
+export const DEFAULT_HOLD_TIME = 90; // RFC 4271 §10 suggests 90 seconds
+export const DEFAULT_CONNECT_RETRY = 120; // RFC 4271 §10 suggests 120 seconds
+export const DEFAULT_RESTART_TIME = 120;
+export const DEFAULT_CONTROL_SOCKET = '/run/tern/tern.ctl';
+export const DEFAULT_LISTEN_ADDRESSES: readonly string[] = ['0.0.0.0', '::'];
+
+export const LISTEN_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'address',
+    type: { kind: 'list', of: { kind: 'address', zone: true, allowUnspecified: true }, minItems: 1, unique: true, single: true },
+    default: DEFAULT_LISTEN_ADDRESSES,
+    defaultText: '`["0.0.0.0", "::"]`',
+    description: 'Local address(es) to accept BGP connections on: one address or a list. `"::"` must be quoted in YAML.',
+  },
+  {
+    key: 'port',
+    type: { kind: 'integer', min: 0, max: 65535 },
+    default: 179,
+    description: 'TCP port to listen on. `0` disables listening (as does `listen: false`); sessions are then outbound only.',
+  },
+];
+
+export const CONTROL_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'socket',
+    // sun_path holds 108 bytes including the terminating NUL (unix(7)).
+    type: { kind: 'string', maxLength: 107 },
+    default: DEFAULT_CONTROL_SOCKET,
+    description: 'Path of the Unix control socket (at most 107 characters).',
+  },
+];
+
+export const GRACEFUL_RESTART_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'restartTime',
+    // RFC 4724 §3: Restart Time is a 12-bit field, in seconds.
+    type: { kind: 'integer', min: 0, max: 4095 },
+    default: DEFAULT_RESTART_TIME,
+    description: 'Seconds the peer should keep our routes while we restart (12-bit field, RFC 4724 §3).',
+  },
+];
+
+export const PEER_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'name',
+    type: { kind: 'string', pattern: PEER_NAME_PATTERN, patternText: '1-100 characters from A-Z a-z 0-9 _ . -' },
+    defaultText: '`peer_` + address with `.`, `:` and `%` turned into `_` (plus `_port_<n>` for a port other than 179), e.g. `peer_10_0_0_2`',
+    description: 'Unique session name, shown by the control socket and in logs.',
+  },
+  {
+    key: 'address',
+    type: { kind: 'address', zone: true },
+    required: true,
+    description: 'Peer IPv4 or IPv6 address. An IPv6 link-local address must name its interface: `fe80::1%eth0`.',
+  },
+  { key: 'asn', type: asnType, required: true, description: 'Peer AS number (equal to `asn` for iBGP).' },
+  { key: 'passive', type: { kind: 'boolean' }, default: false, description: 'Never connect out; only accept connections from the peer.' },
+  {
+    key: 'holdTime',
+    // RFC 4271 §4.2: "Hold Time MUST be either zero or at least three seconds."
+    type: { kind: 'integer', min: 3, max: 65535, also: [0] },
+    default: DEFAULT_HOLD_TIME,
+    description: 'Hold time to offer in OPEN, seconds. `0` disables keepalives and the hold timer (RFC 4271 §4.2).',
+  },
+  {
+    key: 'keepalive',
+    // 21845 = floor(65535 / 3): the largest keepalive any hold time allows.
+    type: { kind: 'integer', min: 1, max: 21845 },
+    defaultText: 'negotiated hold time / 3',
+    description: 'Keepalive interval, seconds. At most `holdTime / 3` (RFC 4271 §10).',
+  },
+  { key: 'connectRetry', type: { kind: 'integer', min: 1, max: 65535 }, default: DEFAULT_CONNECT_RETRY, description: 'ConnectRetry timer, seconds (RFC 4271 §8.2.2).' },
+  {
+    key: 'families',
+    type: familyList,
+    defaultText: 'the family of `address`',
+    description: `Address families to negotiate (RFC 4760): ${FAMILIES.map((f) => '`' + f + '`').join(', ')}.`,
+  },
+  { key: 'localAddress', type: { kind: 'address', zone: true }, description: 'Source address for the TCP connection. Same family as `address`.' },
+  { key: 'port', type: u16Port, default: 179, description: 'Peer TCP port.' },
+  { key: 'description', type: { kind: 'string', maxLength: 255 }, extension: true, description: 'Free text shown by the control socket.' },
+  {
+    key: 'addPath',
+    type: { kind: 'oneOf', options: [{ kind: 'enum', values: ['send', 'receive', 'both'] }, { kind: 'false' }] },
+    default: false,
+    extension: true,
+    description: 'ADD-PATH (RFC 7911) direction to offer; `false` offers none.',
+  },
+  {
+    key: 'gracefulRestart',
+    type: { kind: 'oneOf', options: [{ kind: 'boolean' }, { kind: 'object', fields: GRACEFUL_RESTART_FIELDS }] },
+    default: false,
+    extension: true,
+    description: 'Advertise Graceful Restart (RFC 4724): `true`, `false`, or a mapping with `restartTime`.',
+  },
+];
+
+export const ORIGINATE_FIELDS: readonly FieldSpec[] = [
+  { key: 'prefix', type: { kind: 'prefix' }, required: true, description: 'Prefix to announce, CIDR form; host bits must be zero.' },
+  {
+    key: 'nextHop',
+    type: { kind: 'address' },
+    defaultText: 'self (the session\'s local address)',
+    description: 'Next hop to announce. Same family as `prefix`.',
+  },
+];
+
+export const ROOT_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'routerId',
+    type: { kind: 'address', family: 'ipv4', allowMulticast: true },
+    required: true,
+    description: 'BGP Identifier, as a dotted quad; must not be 0.0.0.0 (RFC 6286 §2.1).',
+  },
+  { key: 'asn', type: asnType, required: true, description: 'Local AS number (4-octet, RFC 6793).' },
+  {
+    key: 'listen',
+    type: { kind: 'oneOf', options: [{ kind: 'false' }, { kind: 'object', fields: LISTEN_FIELDS }] },
+    defaultText: 'listen on port 179 of every address',
+    description: 'Where to accept BGP connections, or `false` to accept none.',
+  },
+  { key: 'control', type: { kind: 'object', fields: CONTROL_FIELDS }, defaultText: 'see below', description: 'The control socket.' },
+  {
+    key: 'peers',
+    type: { kind: 'list', of: { kind: 'object', fields: PEER_FIELDS } },
+    default: [],
+    description: 'BGP sessions.',
+  },
+  {
+    key: 'originate',
+    type: { kind: 'list', of: { kind: 'object', fields: ORIGINATE_FIELDS } },
+    default: [],
+    description: 'Prefixes this router announces to every peer of the matching family.',
+  },
+  {
+    key: 'logLevel',
+    type: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error'] },
+    default: 'info',
+    extension: true,
+    description: 'Least severe log level written.',
+  },
+];
+
+/** Sections in the order the docs print them: key path prefix, title, fields. */
+export const SECTIONS: readonly { path: string; title: string; fields: readonly FieldSpec[] }[] = [
+  { path: '', title: 'Top level', fields: ROOT_FIELDS },
+  { path: 'listen', title: '`listen`', fields: LISTEN_FIELDS },
+  { path: 'control', title: '`control`', fields: CONTROL_FIELDS },
+  { path: 'peers[]', title: '`peers[]`', fields: PEER_FIELDS },
+  { path: 'peers[].gracefulRestart', title: '`peers[].gracefulRestart`', fields: GRACEFUL_RESTART_FIELDS },
+  { path: 'originate[]', title: '`originate[]`', fields: ORIGINATE_FIELDS },
+];
+
+/** Checks that relate several keys (enforced in build.ts; listed here for the docs). */
+export const CROSS_FIELD_RULES: readonly string[] = [
+  'Peer names must be unique, whether written or derived.',
+  'Peers must differ in `address` + `port`.',
+  '`keepalive` must be at most `holdTime / 3` when `holdTime` is not 0 (RFC 4271 §10).',
+  '`localAddress` must be the same family as `address`.',
+  '`originate[].prefix` values must be unique.',
+  '`originate[].nextHop` must be the same family as its `prefix`.',
+];

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// The validated, defaulted shape of Tern's config file, and the error that carries every problem
+// found in one. This module only declares shapes; parsing and checking live in parse.ts/check.ts.
+import type { Family } from '../bgp/messages/types.ts';
+
+export interface TernConfig {
+  routerId: string;
+  /** routerId as the unsigned 32-bit BGP Identifier (RFC 4271 §4.2). */
+  routerIdNum: number;
+  asn: number;
+  listen: { addresses: string[]; port: number; enabled: boolean };
+  control: { socket: string };
+  peers: PeerConfig[];
+  originate: OriginateConfig[];
+  logLevel: LogLevel;
+  /** The file the config came from, as given to parseConfig/loadConfig. */
+  source: string;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+export type AddPathMode = 'send' | 'receive' | 'both';
+
+export interface PeerConfig {
+  name: string;
+  /** Canonical text: dotted quad, or RFC 5952 IPv6 with an optional %zone. */
+  address: string;
+  asn: number;
+  passive: boolean;
+  holdTime: number;
+  /** Unset means "holdTime / 3", decided by the session. */
+  keepalive?: number;
+  connectRetry: number;
+  families: Family[];
+  localAddress?: string;
+  port: number;
+  // ----- extensions -----
+  description?: string;
+  addPath?: AddPathMode;
+  /** Present when Graceful Restart (RFC 4724) is to be advertised. */
+  gracefulRestart?: { restartTime: number };
+}
+
+export interface OriginateConfig {
+  /** Canonical CIDR text, host bits zero. */
+  prefix: string;
+  nextHop?: string;
+  family: Family;
+}
+
+export interface ConfigProblem {
+  /** Key path such as "peers[1].holdTime"; "" for problems with the file as a whole. */
+  path: string;
+  message: string;
+  /** 1-based position in the file, when known. */
+  line?: number;
+  column?: number;
+}
+
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly problems: ConfigProblem[];
+
+  constructor(file: string, problems: ConfigProblem[]) {
+    super(formatProblems(file, problems));
+    this.name = 'ConfigError';
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+/** One line per problem: "tern.yaml:12:5: peers[1].holdTime: must be ... (got 2)". */
+export function formatConfigError(e: ConfigError): string {
+  return formatProblems(e.file, e.problems);
+}
+
+function formatProblems(file: string, problems: readonly ConfigProblem[]): string {
+  return problems
+    .map((p) => {
+      let where = file;
+      if (p.line !== undefined) where += `:${p.line}`;
+      if (p.line !== undefined && p.column !== undefined) where += `:${p.column}`;
+      return p.path === '' ? `${where}: ${p.message}` : `${where}: ${p.path}: ${p.message}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// Two Tern daemons on loopback addresses (no root): eBGP over IPv4 carrying both families,
+// routes each side originates show up on the other through the control socket, and a stop
+// sends Cease / Administrative Shutdown that the other side reports.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/index.ts';
+import { Daemon } from '../../src/daemon.ts';
+import { createLogger } from '../../src/observability/log.ts';
+import { controlRequest } from '../../src/control/client.ts';
+import type { PeerView, RouteView } from '../../src/control/views.ts';
+
+const PORT = 20179 + (process.pid % 1000);
+
+function config(me: string, asn: number, them: string, theirAsn: number, dir: string, originate: object[], passive: boolean): string {
+  return JSON.stringify({
+    routerId: me,
+    asn,
+    listen: { address: me, port: PORT },
+    control: { socket: join(dir, `${me}.ctl`) },
+    peers: [{ name: `peer_${them.replaceAll('.', '_')}`, address: them, asn: theirAsn, port: PORT, localAddress: me, passive, connectRetry: 1, holdTime: 9, families: ['ipv4-unicast', 'ipv6-unicast'] }],
+    originate,
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('two daemons peer over eBGP on loopback and exchange IPv4 and IPv6 routes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-daemon-'));
+  const log = createLogger({ level: process.env.TERN_TEST_LOG ?? 'silent' });
+  const a = new Daemon(parseConfig(config('127.0.0.1', 65001, '127.0.0.2', 65002, dir, [{ prefix: '10.244.1.0/26' }, { prefix: 'fd00:244:1::/64', nextHop: 'fd00::1' }], false), 'a.json'), log);
+  const b = new Daemon(parseConfig(config('127.0.0.2', 65002, '127.0.0.1', 65001, dir, [{ prefix: '10.244.2.0/26' }, { prefix: '10.244.3.0/26', nextHop: '127.0.0.9' }], true), 'b.json'), log);
+  try {
+    await a.start();
+    await b.start();
+    const sockA = a.config.control.socket;
+    const sockB = b.config.control.socket;
+    const established = async (sock: string) => {
+      const peers = (await controlRequest(sock, 'show peers')) as PeerView[];
+      return peers[0]?.state === 'Established' ? peers[0] : undefined;
+    };
+    const peerOfA = await waitFor('a established', () => established(sockA));
+    await waitFor('b established', () => established(sockB));
+    assert.deepEqual([...peerOfA.families].sort(), ['ipv4-unicast', 'ipv6-unicast']);
+
+    const routesOf = async (sock: string, n: number, family?: string) => {
+      const routes = (await controlRequest(sock, 'show routes', family ? { family } : {})) as RouteView[];
+      return routes.length >= n ? routes : undefined;
+    };
+    const atA = await waitFor('routes at a', () => routesOf(sockA, 2));
+    assert.deepEqual(
+      atA.map((r) => [r.prefix, r.nextHop, r.asPath, r.origin, r.peer]),
+      [
+        ['10.244.2.0/26', '127.0.0.2', [65002], 'igp', 'peer_127_0_0_2'],
+        ['10.244.3.0/26', '127.0.0.9', [65002], 'igp', 'peer_127_0_0_2'],
+      ],
+    );
+    const atB = await waitFor('routes at b', () => routesOf(sockB, 2));
+    assert.deepEqual(
+      atB.map((r) => [r.prefix, r.nextHop, r.asPath, r.family]),
+      [
+        ['10.244.1.0/26', '127.0.0.1', [65001], 'ipv4-unicast'],
+        ['fd00:244:1::/64', 'fd00::1', [65001], 'ipv6-unicast'],
+      ],
+    );
+    assert.equal(atB[0]!.localPref, null, 'no LOCAL_PREF over eBGP (RFC 4271 §5.1.5)');
+    const v6only = (await controlRequest(sockB, 'show routes', { family: 'ipv6-unicast' })) as RouteView[];
+    assert.deepEqual(v6only.map((r) => r.prefix), ['fd00:244:1::/64']);
+    await assert.rejects(controlRequest(sockB, 'show routes', { family: 'ipv4-flowspec' }), /unknown family/);
+    await assert.rejects(controlRequest(sockB, 'show routes', { peer: 'nobody' }), /no peer named "nobody"/);
+
+    const peersB = (await controlRequest(sockB, 'show peers')) as PeerView[];
+    assert.equal(peersB[0]!.routesReceived, 2);
+    assert.equal(peersB[0]!.routesSent, 2);
+
+    // a stops: b must see Cease / Administrative Shutdown with a's text, and drop a's routes.
+    await a.stop('maintenance window');
+    const down = await waitFor('b sees the shutdown', async () => {
+      const p = ((await controlRequest(sockB, 'show peers')) as PeerView[])[0]!;
+      return p.state !== 'Established' && p.lastError ? p : undefined;
+    });
+    assert.match(down.lastError!, /Administrative Shutdown/);
+    assert.match(down.lastError!, /maintenance window/);
+    assert.deepEqual(await controlRequest(sockB, 'show routes'), []);
+  } finally {
+    await Promise.allSettled([a.stop(), b.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
