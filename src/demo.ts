@@ -48,7 +48,7 @@ export function demoConfig(i: number, opts: DemoOptions, dir: string): string {
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tern-demo-'));
-  const log = createLogger({ level: 'warn', destination: process.stderr });
+  const log = createLogger({ level: 'warn', destination: process.stderr }); // problems only: the tables are the output
   const daemons: Daemon[] = [];
   const out = (s: string) => process.stdout.write(s);
   out(`Tern demo: ${opts.speakers} speakers in AS ${DEMO_ASN} on 127.0.0.1-${opts.speakers}, port ${opts.port}, full iBGP mesh\n\n`);

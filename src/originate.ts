@@ -38,8 +38,8 @@ export function encodeOriginated(originate: OriginateConfig[], session: Originat
       if (!nextHop) continue; // no address of that family to offer as next hop on this session
       const nlri = prefixes.map((p) => withPathId(parsePrefix(p)!, family, session.ctx));
       const attributes = attributesForAnnounce(baseAttributes(session, nextHop), family, nlri, session.ctx);
-      const v4Field = family === 'ipv4-unicast' && nextHop.length === 4;
-      frames.push(...buildUpdates({ withdrawn: [], attributes, nlri: v4Field ? nlri : [] }, session.ctx));
+      // buildUpdates places each prefix in the NLRI field or in the MP_REACH_NLRI template.
+      frames.push(...buildUpdates({ withdrawn: [], attributes, nlri }, session.ctx));
       routes += nlri.length;
     }
     if (session.endOfRib !== false) frames.push(endOfRib(family, session.ctx));

@@ -61,6 +61,26 @@ describe('PeerSession over loopback', () => {
     assert.equal(a.info.messagesOut.UPDATE, 1);
   });
 
+  it('a throwing event listener is contained: the session stays up', async () => {
+    let b!: PeerSession;
+    const { port } = await listenerFor(() => b);
+    b = track(session({ name: 'b', port: 1, asn: 65001, passive: true, local: { asn: 65002, routerId: ID_B } }));
+    const a = track(session({ name: 'a', port, asn: 65002, local: { asn: 65001, routerId: ID_A } }));
+    b.start();
+    a.start();
+    await Promise.all([waitFor(a, 'established'), waitFor(b, 'established')]);
+    let calls = 0;
+    b.on('update', () => {
+      calls += 1;
+      throw new Error('listener bug');
+    });
+    a.send([updateFrame(1, a.ctx, 65001), updateFrame(2, a.ctx, 65001)]);
+    await until(() => calls === 2, 3000, 'both updates delivered');
+    await sleep(100);
+    assert.equal(b.state, 'Established');
+    assert.equal(a.state, 'Established');
+  });
+
   it('send() refuses when not Established', () => {
     const a = session({ name: 'a', port: 1, asn: 65002, local: { asn: 65001, routerId: ID_A } });
     assert.equal(a.send([updateFrame(1, DEFAULT_CONTEXT, 65001)]), false);

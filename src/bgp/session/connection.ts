@@ -118,7 +118,12 @@ export class Connection {
     this.assembler.maxMessageSize = this.ctx.maxMessageSize;
     socket.on('data', (chunk: Buffer) => this.socketOnData(socket, chunk));
     socket.on('drain', () => this.socketOnDrain(socket));
-    socket.on('error', (err) => this.log.warn({ err: err.message, code: (err as NodeJS.ErrnoException).code }, 'socket error'));
+    socket.on('error', (err) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A peer that is not up yet refuses or ignores our SYN: routine, retried by the FSM.
+      const routine = code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT';
+      this.log[routine ? 'info' : 'warn']({ err: err.message, code }, 'socket error');
+    });
     socket.on('close', () => this.socketOnClose(socket));
   }
 

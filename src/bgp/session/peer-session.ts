@@ -307,12 +307,21 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
     const later: (() => void)[] = [];
     for (const action of actions) this.execute(conn, action, later);
     this.afterTransition(conn);
-    for (const emit of later) emit();
+    // Listeners run after the FSM step is complete; a throwing listener must not unwind into
+    // a socket callback (it would crash the process) or leave a half-applied transition.
+    for (const emit of later) {
+      try {
+        emit();
+      } catch (err) {
+        this.log.error({ err }, 'session event listener threw');
+      }
+    }
   }
 
   private execute(conn: Connection, action: FsmAction<Negotiated>, later: (() => void)[]): void {
     switch (action.type) {
       case 'send':
+        this.log.trace({ conn: conn.id, type: action.message === 'open' ? 'OPEN' : 'KEEPALIVE' }, 'message out');
         if (action.message === 'open') {
           this.countOut('OPEN');
           conn.enqueue('open', this.localOpenFrame);
@@ -334,12 +343,15 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
       case 'close':
         if (action.notification) {
           this.countOut('NOTIFICATION');
-          this.log.warn({ conn: conn.id, notification: describeNotification(action.notification) }, 'sending NOTIFICATION');
+          // Our own administrative stop is routine; every other NOTIFICATION we send is a problem.
+          const routine = action.notification.code === NotificationCode.Cease && action.notification.subcode === CeaseSubcode.AdministrativeShutdown;
+          this.log[routine ? 'info' : 'warn']({ conn: conn.id, notification: describeNotification(action.notification) }, 'sending NOTIFICATION');
         }
         void conn.close(action.notification ? encodeNotification(action.notification) : undefined);
         return;
       case 'negotiated':
-        conn.setCodecContext(action.negotiated.ctx);
+        // A session between speakers on one host may use loopback next hops (see decode.ts).
+        conn.setCodecContext(isLoopback(this.opts.address) ? { ...action.negotiated.ctx, loopbackNextHop: true } : action.negotiated.ctx);
         return;
       case 'established':
         later.push(() => this.onEstablished(conn));
@@ -443,4 +455,8 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   private countOut(name: string): void {
     this.info.messagesOut[name] = (this.info.messagesOut[name] ?? 0) + 1;
   }
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
 }
