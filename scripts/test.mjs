@@ -3,8 +3,9 @@
 // Runs the whole suite with node:test: unit and property tests from test/, then (as root) the
 // interop lab against real BIRD, GoBGP and FRR, installing the peers first. Flags: --unit, --interop.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,8 +24,19 @@ function findTests(dir) {
   return out.sort();
 }
 
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+// Spec output for people, plus a TAP copy whose summary lines we add up for the closing line.
 function nodeTest(files, extra = []) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...extra, ...files], { cwd: root, stdio: 'inherit' });
+  const tap = join(mkdtempSync(join(tmpdir(), 'tern-test-')), 'report.tap');
+  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...reporters, ...extra, ...files], { cwd: root, stdio: 'inherit' });
+  const report = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(report)?.[1] ?? 0);
+  totals.passed += count('pass');
+  totals.failed += count('fail') + count('cancelled');
+  totals.skipped += count('skipped');
+  rmSync(dirname(tap), { recursive: true, force: true });
   return r.status ?? 1;
 }
 
@@ -44,4 +56,5 @@ if (wantInterop) {
     }
   }
 }
+process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
 process.exit(status);

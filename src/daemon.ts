@@ -78,6 +78,7 @@ export class Daemon {
       connectRetry: config.connectRetry,
       families: config.families,
       addPath: config.addPath,
+      gracefulRestart: config.gracefulRestart,
       local: { asn: this.config.asn, routerId: this.config.routerIdNum },
       logger: this.log.child({ peer: config.name, peerAddress: config.address, peerAs: config.asn }),
     });

@@ -62,6 +62,8 @@ export interface PeerSessionOptions {
   local: { asn: number; routerId: number };
   logger: Logger;
   addPath?: AddPathMode;
+  /** Advertise the RFC 4724 capability with this restart time (seconds). */
+  gracefulRestart?: { restartTime: number };
   /** Error back-off (BIRD `error wait time`), seconds; defaults 5 and 60. */
   errorWait?: { min: number; max: number };
   /** Uniform [0,1) for timer jitter; default Math.random. */
@@ -111,7 +113,21 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
       random: opts.random ?? Math.random,
     };
     const addPath = opts.addPath ? opts.families.map((family) => ({ family, sendReceive: ADD_PATH_BITS[opts.addPath!] })) : undefined;
-    this.localOpen = buildOpen({ asn: opts.local.asn, bgpId: opts.local.routerId, holdTime, families: opts.families, ...(addPath ? { addPath } : {}) });
+    // RFC 4724 §3: advertising Graceful Restart without Forwarding State bits says we keep no
+    // forwarding across our restarts but will re-announce and send End-of-RIB; R is unset.
+    const gracefulRestart = opts.gracefulRestart
+      ? { restartTime: opts.gracefulRestart.restartTime, restarting: false, notification: false, families: opts.families.map((family) => ({ family, forwardingState: false })) }
+      : undefined;
+    this.localOpen = buildOpen({
+      asn: opts.local.asn,
+      bgpId: opts.local.routerId,
+      holdTime,
+      families: opts.families,
+      // RFC 8654: offered always; used only when the peer offers it too.
+      extendedMessage: true,
+      ...(addPath ? { addPath } : {}),
+      ...(gracefulRestart ? { gracefulRestart } : {}),
+    });
     this.localOpenFrame = encodeMessage(this.localOpen, DEFAULT_CONTEXT);
   }
 
