@@ -77,7 +77,7 @@ export class Daemon {
       keepalive: config.keepalive,
       connectRetry: config.connectRetry,
       families: config.families,
-      addPath: config.addPath,
+      addPaths: config.addPaths,
       gracefulRestart: config.gracefulRestart,
       local: { asn: this.config.asn, routerId: this.config.routerIdNum },
       logger: this.log.child({ peer: config.name, peerAddress: config.address, peerAs: config.asn }),

@@ -99,7 +99,7 @@ function buildPeer(p: Tree, i: number, sink: ProblemSink): PeerConfig | undefine
     peer.localAddress = p.localAddress;
   }
   if (typeof p.description === 'string') peer.description = p.description;
-  if (typeof p.addPath === 'string') peer.addPath = p.addPath as AddPathMode;
+  if (typeof p.addPaths === 'string' && p.addPaths !== 'off') peer.addPaths = p.addPaths as AddPathMode;
   if (p.gracefulRestart === true) peer.gracefulRestart = { restartTime: DEFAULT_RESTART_TIME };
   if (isMapping(p.gracefulRestart)) peer.gracefulRestart = { restartTime: p.gracefulRestart.restartTime as number };
   return peer;

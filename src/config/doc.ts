@@ -22,7 +22,7 @@ peers:
     families: [ipv4-unicast, ipv6-unicast]
     localAddress: 10.0.0.1
     description: rack 1 top-of-rack
-    addPath: both
+    addPaths: both
     gracefulRestart:
       restartTime: 120
   - address: fe80::2%eth0     # name defaults to peer_fe80__2_eth0

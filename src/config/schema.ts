@@ -123,11 +123,11 @@ export const PEER_FIELDS: readonly FieldSpec[] = [
   { key: 'port', type: u16Port, default: 179, description: 'Peer TCP port.' },
   { key: 'description', type: { kind: 'string', maxLength: 255 }, extension: true, description: 'Free text shown by the control socket.' },
   {
-    key: 'addPath',
-    type: { kind: 'oneOf', options: [{ kind: 'enum', values: ['send', 'receive', 'both'] }, { kind: 'false' }] },
-    default: false,
+    key: 'addPaths',
+    type: { kind: 'enum', values: ['off', 'rx', 'tx', 'both'] },
+    default: 'off',
     extension: true,
-    description: 'ADD-PATH (RFC 7911) direction to offer; `false` offers none.',
+    description: 'ADD-PATH (RFC 7911) to offer, as BIRD\'s `add paths`: `rx` receive several paths per prefix, `tx` send them, `both`, or `off`.',
   },
   {
     key: 'gracefulRestart',

@@ -18,7 +18,7 @@ export interface TernConfig {
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-export type AddPathMode = 'send' | 'receive' | 'both';
+export type AddPathMode = 'rx' | 'tx' | 'both';
 
 export interface PeerConfig {
   name: string;
@@ -35,7 +35,7 @@ export interface PeerConfig {
   port: number;
   // ----- extensions -----
   description?: string;
-  addPath?: AddPathMode;
+  addPaths?: AddPathMode;
   /** Present when Graceful Restart (RFC 4724) is to be advertised. */
   gracefulRestart?: { restartTime: number };
 }

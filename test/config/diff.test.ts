@@ -83,8 +83,8 @@ test('global changes are named by dotted key path', () => {
 });
 
 test('an optional key being set or cleared counts as a change', () => {
-  const b = cfg(A.replace('{name: keep, address: 10.0.0.2, asn: 65002}', '{name: keep, address: 10.0.0.2, asn: 65002, keepalive: 10, addPath: send}'));
+  const b = cfg(A.replace('{name: keep, address: 10.0.0.2, asn: 65002}', '{name: keep, address: 10.0.0.2, asn: 65002, keepalive: 10, addPaths: tx}'));
   const d = diffConfig(cfg(A), b);
-  assert.deepEqual(d.peersChanged.map((c) => [c.before.name, c.keys]), [['keep', ['addPath', 'keepalive']]]);
-  assert.deepEqual(diffConfig(b, cfg(A)).peersChanged.map((c) => c.keys), [['addPath', 'keepalive']]);
+  assert.deepEqual(d.peersChanged.map((c) => [c.before.name, c.keys]), [['keep', ['addPaths', 'keepalive']]]);
+  assert.deepEqual(diffConfig(b, cfg(A)).peersChanged.map((c) => c.keys), [['addPaths', 'keepalive']]);
 });

@@ -71,7 +71,7 @@ test('wrong types', () => {
   expectOnly(peer('passive: "true"'), 'peers[0].passive', 'must be true or false');
   expectOnly(peer('name: 42'), 'peers[0].name', 'must be a string (got 42)');
   expectOnly(peer('families: ipv4-unicast'), 'peers[0].families', 'must be a list');
-  expectOnly(peer('addPath: true'), 'peers[0].addPath', 'must be one of send, receive, both, or false (got true)');
+  expectOnly(peer('addPaths: true'), 'peers[0].addPaths', 'must be one of off, rx, tx, both (got true)');
   expectOnly(peer('gracefulRestart: 120'), 'peers[0].gracefulRestart', 'must be true or false, or a mapping (got 120)');
 });
 
@@ -125,7 +125,7 @@ test('enums', () => {
   expectOnly(`${BASE}logLevel: warning\n`, 'logLevel', 'must be one of trace, debug, info, warn, error (got "warning")');
   expectOnly(`${BASE}logLevel: INFO\n`, 'logLevel', 'did you mean "info"?');
   expectOnly(peer('families: [ipv4]'), 'peers[0].families[0]', 'must be one of ipv4-unicast, ipv6-unicast');
-  expectOnly(peer('addPath: sned'), 'peers[0].addPath', 'did you mean "send"?');
+  expectOnly(peer('addPaths: bot'), 'peers[0].addPaths', 'did you mean "both"?');
 });
 
 test('lists: empty families and duplicate items', () => {

@@ -55,7 +55,7 @@ test('valid.yaml: every key read, defaults filled, addresses and prefixes canoni
     localAddress: '10.0.0.1',
     port: 179,
     description: 'rack 1 top-of-rack',
-    addPath: 'both',
+    addPaths: 'both',
     gracefulRestart: { restartTime: 300 },
   });
   assert.deepEqual(c.peers[1], {
@@ -130,9 +130,9 @@ test('empty values mean "not set"', () => {
   assert.equal(c.logLevel, 'info');
 });
 
-test('addPath false and gracefulRestart false leave the extensions unset', () => {
-  const c = parseConfig(`${BASE}peers:\n  - {address: 10.0.0.2, asn: 1, addPath: false, gracefulRestart: false}\n`, 't.yaml');
-  assert.equal(c.peers[0]?.addPath, undefined);
+test('addPaths off and gracefulRestart false leave the extensions unset', () => {
+  const c = parseConfig(`${BASE}peers:\n  - {address: 10.0.0.2, asn: 1, addPaths: off, gracefulRestart: false}\n`, 't.yaml');
+  assert.equal(c.peers[0]?.addPaths, undefined);
   assert.equal(c.peers[0]?.gracefulRestart, undefined);
 });
 

@@ -18,7 +18,7 @@ function onlyConfigError(text: string, file: string): void {
 
 // Values near the schema: real keys and plausible values, so the generator reaches deep checks.
 const keyNames = ['routerId', 'asn', 'listen', 'address', 'port', 'control', 'socket', 'peers', 'name', 'holdTime', 'keepalive',
-  'families', 'localAddress', 'originate', 'prefix', 'nextHop', 'addPath', 'gracefulRestart', 'restartTime', 'logLevel', '__proto__', 'x'];
+  'families', 'localAddress', 'originate', 'prefix', 'nextHop', 'addPaths', 'gracefulRestart', 'restartTime', 'logLevel', '__proto__', 'x'];
 const leaf = fc.oneof(
   fc.constantFrom('10.0.0.1', '::', 'fe80::1%eth0', '10.0.0.0/8', 'fd00::1/64', 'ipv4-unicast', 'both', 'info', '', '0.0.0.0'),
   fc.integer({ min: -5, max: 70000 }),

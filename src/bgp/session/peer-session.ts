@@ -42,7 +42,7 @@ import {
 } from '../messages/types.ts';
 import { Connection, type ConnectionHost } from './connection.ts';
 
-export type AddPathMode = 'send' | 'receive' | 'both';
+export type AddPathMode = 'rx' | 'tx' | 'both';
 
 export interface PeerSessionOptions {
   name: string;
@@ -61,7 +61,7 @@ export interface PeerSessionOptions {
   families: Family[];
   local: { asn: number; routerId: number };
   logger: Logger;
-  addPath?: AddPathMode;
+  addPaths?: AddPathMode;
   /** Advertise the RFC 4724 capability with this restart time (seconds). */
   gracefulRestart?: { restartTime: number };
   /** Error back-off (BIRD `error wait time`), seconds; defaults 5 and 60. */
@@ -82,7 +82,7 @@ export interface PeerSessionInfo {
 /** How far along each state is, for reporting one state for two connections. */
 const PROGRESS: Record<FsmState, number> = { Idle: 0, Active: 1, Connect: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
 const BGP_PORT = 179;
-const ADD_PATH_BITS: Record<AddPathMode, number> = { send: AddPathDirection.Send, receive: AddPathDirection.Receive, both: AddPathDirection.Both };
+const ADD_PATH_BITS: Record<AddPathMode, number> = { tx: AddPathDirection.Send, rx: AddPathDirection.Receive, both: AddPathDirection.Both };
 
 export class PeerSession extends EventEmitter implements ConnectionHost {
   readonly name: string;
@@ -112,7 +112,7 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
       errorWaitMax: opts.errorWait?.max ?? DEFAULT_FSM_CONFIG.errorWaitMax,
       random: opts.random ?? Math.random,
     };
-    const addPath = opts.addPath ? opts.families.map((family) => ({ family, sendReceive: ADD_PATH_BITS[opts.addPath!] })) : undefined;
+    const addPath = opts.addPaths ? opts.families.map((family) => ({ family, sendReceive: ADD_PATH_BITS[opts.addPaths!] })) : undefined;
     // RFC 4724 §3: advertising Graceful Restart without Forwarding State bits says we keep no
     // forwarding across our restarts but will re-announce and send End-of-RIB; R is unset.
     const gracefulRestart = opts.gracefulRestart
