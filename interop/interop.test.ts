@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { Lab, DUT_ADDR, DUT_ASN, DUT_ROUTES, missingPeerBinaries, sessionName, type DutChoice } from './lib/lab.ts';
 import { BIRD1_DUAL_STACK_SKIP } from './lib/peers/bird1.ts';
 import { ternAvailable } from './lib/tern.ts';
-import { tail } from './lib/proc.ts';
+import { run, startDaemon, tail } from './lib/proc.ts';
+import { Topology } from './lib/netns.ts';
 import { sleep, waitFor } from './lib/wait.ts';
 import { PEER_KINDS, RELATIONS, SESSION_KINDS, familiesOf, type PeerKind, type Relation, type SessionKind, type RouteInfo } from './lib/types.ts';
 
@@ -35,9 +36,16 @@ for (const kind of PEER_KINDS) {
 }
 const runnableKinds = PEER_KINDS.filter((k) => !missing.has(k) || inCi);
 
-/** First convergence of everything can take a while on 2 cores; later checks are instant. */
-const CONVERGE_MS = 90_000;
-const RESTART_MS = 60_000;
+/**
+ * Everything converges in parallel, so the first convergence shares one deadline: a case
+ * waits until then, and at least MIN_WAIT_MS. A broken DUT thus costs ~CONVERGE_MS once, not
+ * once per case.
+ */
+const CONVERGE_MS = 60_000;
+const MIN_WAIT_MS = 5_000;
+const RESTART_MS = 45_000;
+let convergeDeadline = 0;
+const convergeBudget = (): number => Math.max(convergeDeadline - Date.now(), MIN_WAIT_MS);
 
 let lab: Lab | undefined;
 let failed = false;
@@ -48,13 +56,17 @@ function labOrThrow(): Lab {
   return lab;
 }
 
-/** Runs a case body; on failure appends the tails of the logs involved. */
-async function withLogs(logs: string[], body: () => Promise<void>): Promise<void> {
+/** Runs a case body; on failure appends the DUT's log lines about `peerKey` and the peer's log tails. */
+async function withLogs(kind: PeerKind, relation: Relation, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (err) {
     failed = true;
-    const detail = logs.map((l) => `--- ${l}\n${tail(l, 15)}`).join('\n');
+    const l = lab;
+    const key = `${kind}-${relation}`;
+    const dutLogs = l ? l.dut.logs().map((f) => `--- ${f} (lines about ${key})\n${tail(f, 12, key)}`) : [];
+    const peerLogs = l?.peers.get(key)?.driver.logs().map((f) => `--- ${f}\n${tail(f, 12)}`) ?? [];
+    const detail = [...dutLogs, ...peerLogs].join('\n');
     if (err instanceof Error) err.message += `\n${detail}`;
     throw err;
   }
@@ -112,9 +124,46 @@ async function checkSession(kind: PeerKind, relation: Relation, sessionKind: Ses
   }
 }
 
+/**
+ * Why `report` (a peer CLI's account of the last NOTIFICATION) does not show a Cease/
+ * Administrative Shutdown *received* from the DUT; undefined when it does.
+ */
+function shutdownProblem(kind: PeerKind, report: string): string | undefined {
+  const needs: RegExp[] = [];
+  if (kind === 'bird1' || kind === 'bird2') needs.push(/^Received: Administrative shutdown/);
+  if (kind === 'frr') needs.push(/Notification received: Cease\/Administrative Shutdown/i);
+  if (kind === 'gobgp') needs.push(/notifications received: [1-9].*code 6\(cease\) subcode 2/);
+  // Tern sends an RFC 9003 Shutdown Communication; FRR and GoBGP display it.
+  if (dutChoice === 'tern' && kind === 'frr') needs.push(/"[^"]+"$/);
+  if (dutChoice === 'tern' && kind === 'gobgp') needs.push(/Communicated-Reason=("[^"]+"|[^\s"]+)/);
+  const missing = needs.filter((re) => !re.test(report));
+  return missing.length === 0 ? undefined : `"${report}" does not match ${missing.join(', ')}`;
+}
+
+test('topology helper: destroy() kills processes inside and deletes every namespace', { skip: suiteSkip ?? false }, async () => {
+  const topo = await Topology.create();
+  try {
+    const ns = await topo.addNode({ name: 'selftest', ipv4: ['10.255.250.1/16'], ipv6: ['fd00:255::250:1/64'] });
+    const addrs = (await run('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'eth0'])).stdout;
+    assert.match(addrs, /inet 10\.255\.250\.1\/16/);
+    assert.match(addrs, /inet6 fd00:255::250:1\/64/);
+    assert.doesNotMatch(addrs, /tentative/);
+    const sleeper = startDaemon('sleeper', 'sleep', ['600'], '/dev/null', ns);
+    await waitFor('sleeper to run', async () => (sleeper.isRunning() ? true : undefined), { timeoutMs: 5_000 });
+    assert.deepEqual(topo.list().sort(), [topo.bridgeNs, ns].sort());
+    topo.destroySync();
+    assert.notEqual(await sleeper.exited, undefined);
+    const left = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(topo.prefix));
+    assert.deepEqual(left, []);
+  } finally {
+    topo.destroySync();
+  }
+});
+
 describe(`interop (${dutChoice === 'tern' ? 'Tern' : 'BIRD 2 stand-in'} as DUT)`, { skip: suiteSkip ?? false }, () => {
   before(async () => {
     lab = await Lab.start(dutChoice, runnableKinds);
+    convergeDeadline = Date.now() + CONVERGE_MS;
   }, { timeout: 120_000 });
 
   after(async () => {
@@ -134,10 +183,8 @@ describe(`interop (${dutChoice === 'tern' ? 'Tern' : 'BIRD 2 stand-in'} as DUT)`
     for (const relation of RELATIONS) {
       for (const sessionKind of SESSION_KINDS) {
         const label = sessionKind === 'dual' ? 'dual-stack session (IPv4 transport, both families)' : `${sessionKind} session`;
-        test(`${kind} ${relation} ${label}: Established both sides, routes both ways`, { skip: caseSkip(kind, sessionKind), timeout: CONVERGE_MS * 4 }, async () => {
-          const l = labOrThrow();
-          const p = l.peer(kind, relation);
-          await withLogs([...l.dut.logs(), ...p.driver.logs()], () => checkSession(kind, relation, sessionKind, CONVERGE_MS));
+        test(`${kind} ${relation} ${label}: Established both sides, routes both ways`, { skip: caseSkip(kind, sessionKind), timeout: CONVERGE_MS * 3 }, async () => {
+          await withLogs(kind, relation, () => checkSession(kind, relation, sessionKind, convergeBudget()));
         });
       }
     }
@@ -149,7 +196,7 @@ describe(`interop (${dutChoice === 'tern' ? 'Tern' : 'BIRD 2 stand-in'} as DUT)`
         test(`${kind} ${relation}: restart`, { skip: caseSkip(kind), timeout: RESTART_MS * 4 }, async () => {
           const l = labOrThrow();
           const p = l.peer(kind, relation);
-          await withLogs([...l.dut.logs(), ...p.driver.logs()], async () => {
+          await withLogs(kind, relation, async () => {
             await p.driver.stop('SIGKILL');
             // The DUT must notice the loss (TCP close) before the peer returns.
             for (const s of p.driver.spec.sessions) {
@@ -170,33 +217,35 @@ describe(`interop (${dutChoice === 'tern' ? 'Tern' : 'BIRD 2 stand-in'} as DUT)`
   describe('DUT SIGTERM: every peer reports Cease/Administrative Shutdown', () => {
     // BIRD overwrites "Last error" with its next connect attempt's error (after `error wait
     // time`, 1 s), so every session is watched from just before the SIGTERM and the first
-    // report naming the shutdown is kept.
-    const reports = new Map<string, Promise<string>>();
+    // report that names the shutdown is kept, together with the report seen before SIGTERM.
+    const reports = new Map<string, Promise<{ before: string; after: string }>>();
     let exitStatus: number | string | null = null;
     before(async () => {
       const l = labOrThrow();
       const deadline = Date.now() + 25_000;
+      let sampled = 0;
       for (const p of l.peers.values()) {
         for (const s of p.driver.spec.sessions) {
-          reports.set(s.name, (async () => {
-            let last = '';
+          const watch = (async () => {
+            const sample = (): Promise<string> =>
+              p.driver.notificationReport(s.label).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+            const before = await sample();
+            sampled++;
+            let last = before;
             while (Date.now() < deadline) {
-              try {
-                last = await p.driver.notificationReport(s.label);
-                if (/administrative shutdown/i.test(last)) return last;
-              } catch (err) {
-                last = err instanceof Error ? err.message : String(err);
-              }
               await sleep(100);
+              last = await sample();
+              if (shutdownProblem(p.driver.spec.kind, last) === undefined) return { before, after: last };
             }
             throw new Error(`${s.name}: no Cease/Administrative Shutdown reported within 25 s; last report: "${last}"`);
-          })());
-          reports.get(s.name)!.catch(() => undefined); // awaited by the test; avoid unhandled rejection noise
+          })();
+          watch.catch(() => undefined); // awaited by the tests; no unhandled-rejection noise meanwhile
+          reports.set(s.name, watch);
         }
       }
-      await sleep(300); // let every watcher take its first (pre-shutdown) sample
+      await waitFor('pre-SIGTERM samples', async () => (sampled === reports.size ? true : undefined), { timeoutMs: 10_000, intervalMs: 50 });
       exitStatus = await l.dut.stop();
-    }, { timeout: 30_000 });
+    }, { timeout: 40_000 });
 
     test('DUT exits by itself (status 0) after SIGTERM', { skip: suiteSkip ?? false }, () => {
       assert.equal(exitStatus, 0, `exit status ${String(exitStatus)} (SIGKILL means it did not exit within 10 s)`);
@@ -205,16 +254,13 @@ describe(`interop (${dutChoice === 'tern' ? 'Tern' : 'BIRD 2 stand-in'} as DUT)`
     for (const kind of PEER_KINDS) {
       for (const relation of RELATIONS) {
         test(`${kind} ${relation}: Cease/Administrative Shutdown received`, { skip: caseSkip(kind), timeout: 40_000 }, async (t) => {
-          const l = labOrThrow();
-          const p = l.peer(kind, relation);
-          await withLogs([...l.dut.logs(), ...p.driver.logs()], async () => {
+          const p = labOrThrow().peer(kind, relation);
+          await withLogs(kind, relation, async () => {
             for (const s of p.driver.spec.sessions) {
-              const report = await reports.get(s.name)!;
-              t.diagnostic(`${s.label}: ${report}`);
-              // It must be a NOTIFICATION *received* from the DUT, not one the peer sent.
-              if (kind === 'frr') assert.match(report, /Notification received/i, report);
-              if (kind === 'gobgp') assert.match(report, /notifications received: [1-9].*code 6\(cease\) subcode 2/, report);
-              if (kind === 'bird1' || kind === 'bird2') assert.match(report, /^Received: Administrative shutdown/, report);
+              const { before, after } = await reports.get(s.name)!;
+              t.diagnostic(`${s.label}: ${after}`);
+              // The report must be new: not already there before the SIGTERM.
+              assert.notEqual(shutdownProblem(kind, before), undefined, `${s.label} already reported a shutdown before SIGTERM: ${before}`);
             }
           });
         });

@@ -6,7 +6,7 @@
 // every daemon we started and delete every namespace we created; namespaces left behind by a
 // dead run (its pid gone) are removed on the next start. It touches nothing outside the
 // namespaces it creates (no addresses, routes or links in the caller's namespace).
-import { run, runSyncQuiet, killAllDaemonsSync } from './proc.ts';
+import { run, runSyncQuiet, killDaemonsSync } from './proc.ts';
 
 export const NETNS_PREFIX = 'tern-it-';
 const BRIDGE = 'br0';
@@ -150,7 +150,7 @@ export class Topology {
     if (this.destroyed) return;
     this.destroyed = true;
     active.delete(this);
-    killAllDaemonsSync();
+    killDaemonsSync(new Set(this.namespaces));
     for (const ns of [...this.namespaces].reverse()) deleteNetnsSync(ns);
     this.namespaces.length = 0;
   }

@@ -55,6 +55,8 @@ export interface DaemonProcess {
   readonly name: string;
   readonly logFile: string;
   readonly child: ChildProcess;
+  /** The network namespace it runs in, if any. */
+  readonly netns: string | undefined;
   /** Resolves with the exit code (or signal name) once the process is gone. */
   readonly exited: Promise<number | string | null>;
   isRunning(): boolean;
@@ -81,7 +83,7 @@ export function startDaemon(name: string, cmd: string, args: readonly string[], 
       resolve(null);
     });
   });
-  const proc: DaemonProcess = { name, logFile, child, exited, isRunning: () => running };
+  const proc: DaemonProcess = { name, logFile, child, netns, exited, isRunning: () => running };
   live.add(proc);
   return proc;
 }
@@ -96,16 +98,17 @@ export async function stopDaemon(proc: DaemonProcess, signal: NodeJS.Signals = '
   return status;
 }
 
-/** Synchronous last-resort kill of every daemon still running (exit hooks cannot await). */
-export function killAllDaemonsSync(): void {
-  for (const proc of live) {
+/** Synchronous last-resort kill of the daemons still running in these namespaces (exit hooks cannot await). */
+export function killDaemonsSync(namespaces: ReadonlySet<string>): void {
+  for (const proc of [...live]) {
+    if (proc.netns === undefined || !namespaces.has(proc.netns)) continue;
     try {
       proc.child.kill('SIGKILL');
     } catch {
       // already gone
     }
+    live.delete(proc);
   }
-  live.clear();
 }
 
 /** Synchronous command for cleanup paths; never throws. */
@@ -117,10 +120,11 @@ export function runSyncQuiet(cmd: string, args: readonly string[]): string {
   }
 }
 
-/** The last `lines` lines of a log file, for failure messages. */
-export function tail(file: string, lines = 30): string {
+/** The last `lines` lines of a log file (only those containing `only`, if given), for failure messages. */
+export function tail(file: string, lines = 30, only?: string): string {
   if (!existsSync(file)) return `(no ${file})`;
-  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  const all = readFileSync(file, 'utf8').split('\n');
+  return (only === undefined ? all : all.filter((l) => l.includes(only))).slice(-lines).join('\n');
 }
 
 /** Absolute path of an executable on PATH, or undefined. */

@@ -19,6 +19,8 @@ import {
 } from '../../src/bgp/fsm/index.ts';
 import { CEASE_RECEIVED, NOW, PEER_OPEN, config, tags } from './fixtures.ts';
 
+const UPDATE_ERROR_RECEIVED = { type: 'notification', code: 3, subcode: 1, data: new Uint8Array(0) } as const;
+
 /** Applies events in order at `now` (ms); returns the final state and every action. */
 function run(s: SessionState, events: FsmEvent[], now = NOW): { state: SessionState; actions: FsmAction[] } {
   const actions: FsmAction[] = [];
@@ -102,16 +104,16 @@ describe('FSM scenarios', () => {
     assert.equal(t.state.negotiated, undefined);
   });
 
-  it('NOTIFICATION received: Idle without answering, back-off doubles to the cap', () => {
+  it('an error NOTIFICATION received: Idle without answering, back-off doubles to the cap', () => {
     let s = established();
     const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const t = step(s, { type: 'NotifMsg', notification: CEASE_RECEIVED }, NOW + i);
+      const t = step(s, { type: 'NotifMsg', notification: UPDATE_ERROR_RECEIVED }, NOW + i);
       assert.equal(t.state.state, 'Idle');
       const close = t.actions.find((a) => a.type === 'close');
       assert.deepEqual(close, { type: 'close' }, 'never answer a NOTIFICATION with one');
       const down = t.actions.find((a) => a.type === 'down');
-      assert.equal(down?.type === 'down' && down.down.received, CEASE_RECEIVED);
+      assert.equal(down?.type === 'down' && down.down.received, UPDATE_ERROR_RECEIVED);
       waits.push(t.state.idleHoldTime);
       // Come back quickly (short sessions do not forget errors).
       s = run(t.state, [{ type: 'IdleHoldTimer_Expires' }, { type: 'TcpConnectionConfirmed' }, open({ holdTime: 90, keepaliveTime: 30 }), { type: 'KeepAliveMsg' }], NOW + i).state;
@@ -119,12 +121,24 @@ describe('FSM scenarios', () => {
     }
     assert.deepEqual(waits, [5, 10, 20, 40, 60, 60]);
     // A session that stayed up for errorForget (300 s) starts over from the minimum.
-    const later = step(s, { type: 'NotifMsg', notification: CEASE_RECEIVED }, NOW + 301_000);
+    const later = step(s, { type: 'NotifMsg', notification: UPDATE_ERROR_RECEIVED }, NOW + 301_000);
     assert.equal(later.state.idleHoldTime, 5);
   });
 
+  it('a working session the peer ends (Cease, or TCP closed) reconnects after connectDelay without growing the back-off', () => {
+    for (const ending of [{ type: 'NotifMsg', notification: CEASE_RECEIVED }, { type: 'TcpConnectionFails' }] as FsmEvent[]) {
+      const t = step(established(), ending, NOW);
+      assert.equal(t.state.state, 'Idle');
+      assert.deepEqual(timerSeconds(t.actions, 'idleHold').map(Math.ceil), [1], `${ending.type}: connect delay 1 s (jittered)`);
+      assert.equal(t.state.idleHoldTime, 0, `${ending.type}: no error back-off`);
+    }
+  });
+
   it('ManualStart resets the back-off; ManualStop cancels the automatic restart', () => {
-    const failed = step(established(), { type: 'TcpConnectionFails' }, NOW).state;
+    const openSent = run(initialState(config()), [{ type: 'ManualStart' }, { type: 'TcpConnectionConfirmed' }]).state;
+    assert.equal(openSent.state, 'OpenSent');
+    const failed = step(openSent, { type: 'HoldTimer_Expires' }, NOW).state;
+    assert.equal(failed.state, 'Idle');
     assert.equal(failed.idleHoldTime, 5);
     const stopped = step(failed, { type: 'ManualStop' }, NOW);
     assert.equal(tags(stopped.actions), 'stop:idleHold');

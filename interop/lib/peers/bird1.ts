@@ -38,7 +38,7 @@ function bird1Config(routerId: string, statics: string[], sessions: SessionSpec[
       `  local ${s.localAddress} as ${s.localAsn};`,
       `  neighbor ${s.remoteAddress} as ${s.remoteAsn};${ibgp ? ' direct;' : ''}`,
       `  import all; export all; next hop self;${ibgp ? ' gateway direct;' : ''}`,
-      `  start delay time 1; ${BIRD_FAST_TIMERS}`,
+      `  connect delay time 1; ${BIRD_FAST_TIMERS}`,
       '}',
     );
   }

@@ -16,7 +16,7 @@
 // - A NOTIFICATION received in OpenSent closes the connection without answering it (the peer has
 //   already closed, RFC 4271 §6.4), as OpenConfirm and Established do in the RFC text.
 import { BgpNotificationError } from '../messages/errors.ts';
-import { CeaseSubcode, FsmErrorSubcode, notificationName } from '../messages/iana.ts';
+import { CeaseSubcode, FsmErrorSubcode, NotificationCode, notificationName } from '../messages/iana.ts';
 import type { NotificationMessage } from '../messages/types.ts';
 import {
   COLLISION_RESOLUTION,
@@ -150,15 +150,18 @@ class Tx<N extends NegotiatedTimers> {
    * Tear the connection down to Idle. `backoff`: an error, so restart automatically after the
    * idle hold time (RFC 4271 §8.1.1 DampPeerOscillations); false for ManualStop and collisions.
    */
-  drop(opts: { reason: string; sent?: NotificationMessage; received?: NotificationMessage; backoff: boolean }): void {
+  drop(opts: { reason: string; sent?: NotificationMessage; received?: NotificationMessage; backoff: boolean; peerEnded?: boolean }): void {
     this.stopConnectionTimers();
     this.emit(opts.sent ? { type: 'close', notification: opts.sent } : { type: 'close' });
     this.reportDown(opts);
     // RFC 4271 §8.2.2: "increments the ConnectRetryCounter by 1" on every error exit.
     if (opts.backoff) this.s.connectRetryCounter += 1;
     if (opts.backoff && this.s.started) {
-      const wait = nextIdleHoldTime(this.s, this.now);
-      this.s.idleHoldTime = wait;
+      // A working session the peer ended (restart, shutdown): reconnect soon, without growing
+      // the back-off. Anything else is an error: back off (RFC 4271 §8.1.1 DampPeerOscillations).
+      const quick = opts.peerEnded === true && this.from === 'Established';
+      const wait = quick ? this.s.config.connectDelay : nextIdleHoldTime(this.s, this.now);
+      if (!quick) this.s.idleHoldTime = wait;
       this.setTimer('idleHold', jitter(wait, this.s.config.random));
     }
     this.resetConnection();
@@ -182,7 +185,9 @@ class Tx<N extends NegotiatedTimers> {
 
   /** The peer's NOTIFICATION ends the connection; never answered (RFC 4271 §6.4). */
   notified(notification: NotificationMessage): void {
-    this.drop({ reason: `received ${notificationName(notification.code, notification.subcode)}`, received: notification, backoff: true });
+    // Only a Cease is the peer choosing to stop; other codes report an error it found in us.
+    const peerEnded = notification.code === NotificationCode.Cease;
+    this.drop({ reason: `received ${notificationName(notification.code, notification.subcode)}`, received: notification, backoff: true, peerEnded });
   }
 
   manualStop(notification: NotificationMessage | undefined): void {
@@ -416,7 +421,7 @@ export function step<N extends NegotiatedTimers>(s: SessionState<N>, e: FsmEvent
         case 'TcpConnectionConfirmed':
           break; // tracked by collision processing
         case 'TcpConnectionFails':
-          tx.drop({ reason: 'connection closed by peer', backoff: true });
+          tx.drop({ reason: 'connection closed by peer', backoff: true, peerEnded: true });
           break;
         case 'BGPOpen':
           // A second OPEN on the same connection (collisions between connections are collision.ts).
@@ -477,7 +482,7 @@ export function step<N extends NegotiatedTimers>(s: SessionState<N>, e: FsmEvent
         case 'TcpConnectionConfirmed':
           break; // §6.8: the newer connection is closed by collision processing
         case 'TcpConnectionFails':
-          tx.drop({ reason: 'connection closed by peer', backoff: true });
+          tx.drop({ reason: 'connection closed by peer', backoff: true, peerEnded: true });
           break;
         case 'BGPOpen':
           tx.unexpected('OPEN'); // RFC 6608 subcode 3

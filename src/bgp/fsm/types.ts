@@ -113,6 +113,12 @@ export interface FsmConfig {
   errorWaitMax: number;
   /** An Established period this long (seconds) forgets earlier errors (BIRD `error forget time`). */
   errorForget: number;
+  /**
+   * Wait (seconds) before reconnecting after an Established session was ended by the peer
+   * (connection closed, or a Cease): a restarting peer is back in seconds, so this is short,
+   * as BIRD's `connect delay time 1` in Calico's configs. Errors still back off.
+   */
+  connectDelay: number;
   /** Uniform [0,1) source for RFC 4271 §10 jitter; inject a seeded one in tests. */
   random: () => number;
 }
@@ -125,6 +131,7 @@ export const DEFAULT_FSM_CONFIG: Omit<FsmConfig, 'random'> = Object.freeze({
   errorWaitMin: 5,
   errorWaitMax: 60,
   errorForget: 300, // BIRD's default error forget time
+  connectDelay: 1, // Calico's BIRD: `connect delay time 1`
 });
 
 export interface SessionState<N extends NegotiatedTimers = NegotiatedTimers> {
