@@ -11,8 +11,9 @@ import { DEFAULT_CONTEXT } from '../src/bgp/messages/types.ts';
 import type { CodecContext, Family } from '../src/bgp/messages/types.ts';
 import { decodeUpdate, encodeUpdate } from '../src/bgp/messages/update.ts';
 import { readMrtFile, readMrtMessages } from '../src/util/mrt.ts';
+import { sharedData } from './shared-data.ts';
 
-export const RIS_FILE = '/work/shared/data/mrt/ris-rrc-updates.20190101.0000.gz';
+export const RIS_FILE = sharedData('mrt', 'ris-rrc-updates.20190101.0000.gz');
 
 export interface RoundTripStats {
   file: string;

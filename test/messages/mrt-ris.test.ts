@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { RIS_FILE, mrtRoundTrip } from '../../scripts/mrt-stats.ts';
 import { Bgp4mpSubtype, readMrtFile, readMrtMessages } from '../../src/util/mrt.ts';
 
-describe('MRT: RIPE RIS rrc updates 2019-01-01 00:00', { skip: !existsSync(RIS_FILE) && `missing ${RIS_FILE}` }, () => {
+describe('MRT: RIPE RIS rrc updates 2019-01-01 00:00', () => {
   it('reads 54,471 BGP4MP_MESSAGE_AS4 records (RFC 6396 §4.4.3)', () => {
     const { messages, skipped } = readMrtMessages(readMrtFile(RIS_FILE));
     assert.equal(messages.length, 54471);

@@ -25,8 +25,9 @@ import type { TcpFlow } from '../../src/util/pcap.ts';
 import { toHex } from '../../src/util/reader.ts';
 import { PCAP_EXPECTED } from '../fixtures/pcap-expected.ts';
 import type { CaptureExpectation, UpdateExpectation } from '../fixtures/pcap-expected.ts';
+import { sharedData } from '../../scripts/shared-data.ts';
 
-const PCAP_DIR = '/work/shared/data/pcap';
+const PCAP_DIR = sharedData('pcap');
 
 interface SessionMessage {
   from: string;
