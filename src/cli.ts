@@ -14,10 +14,13 @@ import { runDemo } from './demo.ts';
 export const DEFAULT_SOCKET = '/run/tern/tern.ctl';
 
 const USAGE = `usage:
-  tern run --config FILE [--log-level trace|debug|info|warn|error]
+  tern run --config FILE [--log-level trace|debug|info|warn|error] [--graceful-restart]
   tern check --config FILE
   tern show peers  [--json] [--socket PATH | --config FILE]
-  tern show routes [--json] [--family ipv4-unicast|ipv6-unicast] [--peer NAME] [--socket PATH | --config FILE]
+  tern show routes [--json] [--family ipv4-unicast|ipv6-unicast] [--peer NAME] [--table loc|adj-in|adj-out]
+                   [--socket PATH | --config FILE]
+  tern reload [--socket PATH | --config FILE]
+  tern refresh PEER [--family ipv4-unicast|ipv6-unicast] [--socket PATH | --config FILE]
   tern demo [--speakers N] [--seconds S] [--port P]
   tern version
 `;
@@ -29,8 +32,8 @@ interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-const FLAGS_WITH_VALUE = new Set(['config', 'socket', 'family', 'peer', 'log-level', 'speakers', 'seconds', 'port']);
-const BOOLEAN_FLAGS = new Set(['json', 'help']);
+const FLAGS_WITH_VALUE = new Set(['config', 'socket', 'family', 'peer', 'table', 'log-level', 'speakers', 'seconds', 'port']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'graceful-restart']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -67,6 +70,10 @@ export async function main(argv: string[]): Promise<number> {
         return check(args);
       case 'show':
         return await show(sub, args);
+      case 'reload':
+        return await reload(args);
+      case 'refresh':
+        return await refresh(sub, args);
       case 'demo':
         return await runDemo({
           speakers: intFlag(args, 'speakers', 4, 2, 50),
@@ -116,7 +123,12 @@ async function run(args: ParsedArgs): Promise<number> {
   const level = (args.flags.get('log-level') as string | undefined) ?? config.logLevel;
   const log = createLogger({ level });
   const daemon = new Daemon(config, log);
-  await daemon.start();
+  await daemon.start({ recover: args.flags.has('graceful-restart') });
+  // SIGHUP: reload, as BIRD's `configure` (a broken file leaves the running config in place).
+  const onHangup = () => {
+    daemon.reload().catch((err: unknown) => log.error({ err: err instanceof ConfigError ? formatConfigError(err) : String(err) }, 'reload failed; the running configuration is unchanged'));
+  };
+  process.on('SIGHUP', onHangup);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -138,6 +150,31 @@ function check(args: ParsedArgs): number {
   return 0;
 }
 
+async function reload(args: ParsedArgs): Promise<number> {
+  const report = (await controlRequest(socketPath(args), 'reload', {}, 30_000)) as Record<string, unknown>;
+  process.stdout.write(args.flags.has('json') ? JSON.stringify(report, null, 2) + '\n' : formatReload(report));
+  return 0;
+}
+
+function formatReload(r: Record<string, unknown>): string {
+  const lines = [`reloaded ${String(r.file)}`];
+  for (const [key, label] of [['peersAdded', 'peers added'], ['peersRemoved', 'peers removed'], ['peersReset', 'peers reset'], ['peersUpdated', 'peers updated without reset'], ['needsRestart', 'changed but applied only after a restart']] as const) {
+    const list = r[key] as string[];
+    if (list.length) lines.push(`  ${label}: ${list.join(', ')}`);
+  }
+  if (r.originateChanged) lines.push('  originated routes changed');
+  if (lines.length === 1) lines.push('  no changes');
+  return lines.join('\n') + '\n';
+}
+
+async function refresh(peer: string | undefined, args: ParsedArgs): Promise<number> {
+  if (!peer) throw new UsageError('refresh needs a peer name');
+  const family = args.flags.get('family');
+  const result = (await controlRequest(socketPath(args), 'refresh', typeof family === 'string' ? { peer, family } : { peer })) as { peer: string; families: string[] };
+  process.stdout.write(`route refresh sent to ${result.peer} for ${result.families.join(', ')}\n`);
+  return 0;
+}
+
 function socketPath(args: ParsedArgs): string {
   const socket = args.flags.get('socket');
   if (typeof socket === 'string') return socket;
@@ -155,7 +192,7 @@ async function show(what: string | undefined, args: ParsedArgs): Promise<number>
   }
   if (what === 'routes') {
     const filter: Record<string, string> = {};
-    for (const key of ['family', 'peer']) {
+    for (const key of ['family', 'peer', 'table']) {
       const v = args.flags.get(key);
       if (typeof v === 'string') filter[key] = v;
     }

@@ -1,55 +1,77 @@
 // SPDX-License-Identifier: Apache-2.0
 // Wiring: one PeerSession per configured peer, a listener that hands incoming connections to
-// the session of their address, the store of received routes, originated routes sent on every
-// Established, and the control socket. Protocol logic lives in bgp/; this file only connects.
+// the session of their address, the RIB behind a Speaker, originated routes, the control socket,
+// and config reload. Protocol and routing logic live in bgp/, rib/, policy/ and reflector/.
 import type { Socket } from 'node:net';
-import type { TernConfig, PeerConfig } from './config/types.ts';
+import { diffConfig, loadConfig, type TernConfig, type PeerConfig } from './config/index.ts';
 import type { Logger } from './observability/log.ts';
 import { PeerSession } from './bgp/session/peer-session.ts';
 import { Listener } from './bgp/session/listener.ts';
-import type { Negotiated } from './bgp/messages/negotiate.ts';
-import type { DecodedUpdate, Family, RouteRefreshMessage } from './bgp/messages/types.ts';
-import { FAMILIES, familyOf } from './bgp/messages/types.ts';
-import { RouteRefreshSubtype } from './bgp/messages/iana.ts';
-import { encodeRouteRefresh } from './bgp/messages/route-refresh.ts';
-import { capabilityToString } from './bgp/messages/capabilities.ts';
-import { ReceivedRoutes } from './rib/received-routes.ts';
-import { encodeOriginated } from './originate.ts';
-import { ControlServer, CommandError } from './control/server.ts';
-import { routeView, type PeerView, type RouteView } from './control/views.ts';
-import { ipToBytes, u32ToDotted } from './util/ip.ts';
+import { CeaseSubcode, NotificationCode } from './bgp/messages/iana.ts';
+import { parsePrefix } from './bgp/messages/nlri.ts';
+import { Rib, type LocalRoute, type RibPeerConfig } from './rib/rib.ts';
+import type { PeerRef } from './rib/types.ts';
+import { resolvePolicy } from './policy/compile.ts';
+import { Speaker } from './speaker.ts';
+import { ControlServer } from './control/server.ts';
+import { commandHandler } from './control/commands.ts';
+import { ipToBytes } from './util/ip.ts';
 
-interface PeerEntry {
+export interface PeerEntry {
   config: PeerConfig;
+  ref: PeerRef;
   session: PeerSession;
-  routesSent: number;
 }
 
+export interface ReloadReport {
+  file: string;
+  peersAdded: string[];
+  peersRemoved: string[];
+  /** Peers whose session was reset to apply a change (address, AS, timers, families, ...). */
+  peersReset: string[];
+  /** Peers updated in place: policies, next hop, limits (no reset). */
+  peersUpdated: string[];
+  originateChanged: boolean;
+  /** Global keys that only take effect after a restart. */
+  needsRestart: string[];
+}
+
+/** Per-peer keys that a reload applies without resetting the session. */
+const SOFT_KEYS = new Set(['import', 'export', 'nextHop', 'maxPrefixes', 'advertisementInterval', 'allowOwnAs', 'description']);
+
 export class Daemon {
-  readonly config: TernConfig;
+  config: TernConfig;
   readonly log: Logger;
-  readonly routes = new ReceivedRoutes();
-  private readonly peers = new Map<string, PeerEntry>();
+  readonly rib: Rib;
+  readonly speaker: Speaker;
+  readonly peers = new Map<string, PeerEntry>();
+  readonly startedAt = Date.now();
   private listener?: Listener;
   private control?: ControlServer;
-  private readonly startedAt = Date.now();
   private stopping?: Promise<void>;
+  private nextPeerId = 0;
 
   constructor(config: TernConfig, log: Logger) {
     this.config = config;
     this.log = log;
+    this.rib = new Rib({ localAsn: config.asn, routerId: config.routerIdNum, clusterId: config.routeReflector.clusterId });
+    this.speaker = new Speaker(this.rib, log);
   }
 
-  async start(): Promise<void> {
+  /** `recover`: we restarted (tern run --graceful-restart): RFC 4724 restarting-speaker mode. */
+  async start(opts: { recover?: boolean } = {}): Promise<void> {
     const { config } = this;
     if (config.listen.enabled) {
       this.listener = new Listener(config.listen.addresses, config.listen.port, (socket) => this.onIncoming(socket), this.log);
       await this.listener.listen();
     }
-    this.control = new ControlServer(config.control.socket, (command, args) => this.command(command, args), this.log);
+    this.control = new ControlServer(config.control.socket, commandHandler(this), this.log);
     await this.control.listen();
-    for (const peer of config.peers) this.addPeer(peer);
-    this.log.info({ routerId: config.routerId, asn: config.asn, peers: config.peers.length, listen: config.listen }, 'tern started');
+    this.rib.setLocalRoutes('originated', originatedRoutes(config), Date.now());
+    for (const peer of config.peers) this.addPeer(peer, false);
+    if (opts.recover) this.speaker.startRecovery(config.gracefulRestart.deferralTime);
+    for (const p of this.peers.values()) p.session.start();
+    this.log.info({ routerId: config.routerId, asn: config.asn, peers: config.peers.length, listen: config.listen, recovering: this.speaker.recovering }, 'tern started');
   }
 
   /** Stops every session with Cease / Administrative Shutdown (RFC 9003 text) and closes sockets. */
@@ -59,13 +81,29 @@ export class Daemon {
   }
 
   private async shutdown(reason: string): Promise<void> {
+    this.speaker.stop();
     await Promise.allSettled([...this.peers.values()].map((p) => p.session.stop(reason)));
     await this.listener?.close();
     await this.control?.close();
     this.log.info({ reason }, 'tern stopped');
   }
 
-  private addPeer(config: PeerConfig): void {
+  peerByName(name: string): PeerEntry | undefined {
+    return this.peers.get(name);
+  }
+
+  private addPeer(config: PeerConfig, start = true): void {
+    const ref: PeerRef = {
+      id: this.nextPeerId++,
+      name: config.name,
+      asn: config.asn,
+      type: config.asn === this.config.asn ? 'ibgp' : 'ebgp',
+      address: ipToBytes(config.address.split('%')[0]!) ?? new Uint8Array(4),
+      addressText: config.address,
+      rrClient: config.routeReflectorClient,
+      routerId: 0,
+    };
+    const log = this.log.child({ peer: config.name, peerAddress: config.address, peerAs: config.asn });
     const session = new PeerSession({
       name: config.name,
       address: config.address,
@@ -80,15 +118,28 @@ export class Daemon {
       addPaths: config.addPaths,
       gracefulRestart: config.gracefulRestart,
       local: { asn: this.config.asn, routerId: this.config.routerIdNum },
-      logger: this.log.child({ peer: config.name, peerAddress: config.address, peerAs: config.asn }),
+      logger: log,
     });
-    const entry: PeerEntry = { config, session, routesSent: 0 };
-    this.peers.set(config.name, entry);
-    session.on('established', (negotiated: Negotiated) => this.onEstablished(entry, negotiated));
-    session.on('update', (decoded: DecodedUpdate) => this.onUpdate(entry, decoded));
-    session.on('routeRefresh', (msg: RouteRefreshMessage) => this.onRouteRefresh(entry, msg));
-    session.on('down', (reason: string) => this.onDown(entry, reason));
-    session.start();
+    this.peers.set(config.name, { config, ref, session });
+    this.speaker.addPeer({
+      rib: this.ribPeerConfig(config, ref),
+      session,
+      log,
+      advertisementInterval: config.advertisementInterval,
+      maxPrefixes: config.maxPrefixes,
+      gracefulRestart: config.gracefulRestart !== undefined,
+    });
+    if (start) session.start();
+  }
+
+  private ribPeerConfig(config: PeerConfig, ref: PeerRef): RibPeerConfig {
+    return {
+      ref,
+      importPolicy: resolvePolicy(config.import, this.config.policies, config.name),
+      exportPolicy: resolvePolicy(config.export, this.config.policies, config.name),
+      nextHopMode: config.nextHop,
+      allowOwnAs: config.allowOwnAs,
+    };
   }
 
   private onIncoming(socket: Socket): void {
@@ -102,122 +153,71 @@ export class Daemon {
     entry.session.acceptIncoming(socket);
   }
 
-  private onEstablished(entry: PeerEntry, negotiated: Negotiated): void {
-    const { session } = entry;
-    try {
-      const { frames, routes } = encodeOriginated(this.config.originate, {
-        localAsn: this.config.asn,
-        ctx: negotiated.ctx,
-        families: negotiated.families,
-        localAddress: session.localAddress ?? entry.config.localAddress ?? '',
-      });
-      session.send(frames);
-      entry.routesSent = routes;
-      this.log.info({ peer: entry.config.name, routes, families: negotiated.families }, 'initial routes sent');
-    } catch (err) {
-      this.log.error({ err, peer: entry.config.name }, 'could not encode originated routes');
-    }
-  }
-
+  // ===== Reload =====
   /**
-   * RFC 2918 §4: on a ROUTE-REFRESH for a negotiated family, re-advertise our Adj-RIB-Out for it
-   * (here: the originated routes). RFC 7313 §4: with enhanced route refresh, bracket the answer
-   * with BoRR and EoRR. A request for a family not negotiated is ignored (RFC 2918 §4). BoRR/EoRR
-   * sent *to* us mark a refresh of the peer's routes; the plain store needs no stale marking.
+   * Read the config file again and apply the difference: new and removed peers, policy and other
+   * soft changes without a reset, hard changes with a reset of that peer only. A file that does
+   * not validate throws ConfigError and changes nothing.
    */
-  private onRouteRefresh(entry: PeerEntry, msg: RouteRefreshMessage): void {
-    const negotiated = entry.session.info.negotiated;
-    const family = familyOf(msg.afi, msg.safi);
-    if (!negotiated || !family || !negotiated.families.includes(family) || msg.subtype !== RouteRefreshSubtype.Normal) return;
-    const { frames } = encodeOriginated(this.config.originate, {
-      localAsn: this.config.asn,
-      ctx: negotiated.ctx,
-      families: [family],
-      localAddress: entry.session.localAddress ?? entry.config.localAddress ?? '',
-      endOfRib: false,
-    });
-    const enhanced = negotiated.enhancedRouteRefresh;
-    const marker = (subtype: number) => encodeRouteRefresh({ type: 'route-refresh', afi: msg.afi, safi: msg.safi, subtype });
-    entry.session.send(enhanced ? [marker(RouteRefreshSubtype.BeginningOfRouteRefresh), ...frames, marker(RouteRefreshSubtype.EndOfRouteRefresh)] : frames);
-    this.log.info({ peer: entry.config.name, family, enhanced }, 'route refresh answered');
-  }
-
-  private onUpdate(entry: PeerEntry, decoded: DecodedUpdate): void {
-    const result = this.routes.apply(entry.config.name, decoded, entry.session.ctx, Date.now());
-    if (decoded.problems.length) {
-      this.log.warn({ peer: entry.config.name, action: decoded.action, problems: decoded.problems }, 'UPDATE with errors (RFC 7606)');
+  async reload(): Promise<ReloadReport> {
+    const next = loadConfig(this.config.source);
+    const diff = diffConfig(this.config, next);
+    const report: ReloadReport = { file: this.config.source, peersAdded: [], peersRemoved: [], peersReset: [], peersUpdated: [], originateChanged: false, needsRestart: [] };
+    const restartOnly = diff.globalChanged.filter((k) => !k.startsWith('logLevel') && !k.startsWith('policies'));
+    report.needsRestart = restartOnly;
+    // Keep what cannot change live: identity, listeners and the control socket.
+    const applied: TernConfig = { ...next, routerId: this.config.routerId, routerIdNum: this.config.routerIdNum, asn: this.config.asn, listen: this.config.listen, control: this.config.control, routeReflector: this.config.routeReflector };
+    this.config = applied;
+    for (const peer of diff.peersRemoved) {
+      await this.removePeer(peer.name, CeaseSubcode.PeerDeconfigured, 'peer removed from the configuration');
+      report.peersRemoved.push(peer.name);
     }
-    this.log.trace({ peer: entry.config.name, ...result }, 'update applied');
-  }
-
-  private onDown(entry: PeerEntry, reason: string): void {
-    const dropped = this.routes.dropPeer(entry.config.name);
-    entry.routesSent = 0;
-    this.log.info({ peer: entry.config.name, reason, routesDropped: dropped }, 'session down');
-  }
-
-  // ===== Control commands =====
-  private command(command: string, args: Record<string, unknown>): unknown {
-    switch (command) {
-      case 'show peers':
-        return this.peerViews();
-      case 'show routes':
-        return this.routeViews(args);
-      case 'show status':
-        return {
-          routerId: this.config.routerId,
-          asn: this.config.asn,
-          uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
-          peers: this.peers.size,
-          pid: process.pid,
-        };
-      default:
-        throw new CommandError(`unknown command "${command}" (known: show peers, show routes, show status)`);
+    for (const change of diff.peersChanged) {
+      const hard = change.keys.some((k) => !SOFT_KEYS.has(k.split('.')[0]!));
+      const entry = this.peers.get(change.before.name);
+      if (!entry) continue;
+      if (hard) {
+        await this.removePeer(change.before.name, CeaseSubcode.OtherConfigurationChange, `configuration changed: ${change.keys.join(', ')}`);
+        this.addPeer(change.after);
+        report.peersReset.push(change.after.name);
+        continue;
+      }
+      entry.config = change.after;
+      this.speaker.updatePeer(entry.ref.id, this.ribPeerConfig(change.after, entry.ref), {
+        importChanged: change.keys.includes('import') || change.keys.includes('allowOwnAs'),
+        exportChanged: change.keys.includes('export') || change.keys.includes('nextHop'),
+      });
+      report.peersUpdated.push(change.after.name);
     }
+    for (const peer of diff.peersAdded) {
+      this.addPeer(peer);
+      report.peersAdded.push(peer.name);
+    }
+    if (diff.originateAdded.length || diff.originateRemoved.length) {
+      this.rib.setLocalRoutes('originated', originatedRoutes(applied), Date.now());
+      report.originateChanged = true;
+    }
+    this.log.info({ ...report }, 'configuration reloaded');
+    return report;
   }
 
-  peerViews(): PeerView[] {
-    return [...this.peers.values()].map((p) => this.peerView(p));
+  private async removePeer(name: string, subcode: 3 | 6, text: string): Promise<void> {
+    const entry = this.peers.get(name);
+    if (!entry) return;
+    this.peers.delete(name);
+    this.speaker.removePeer(entry.ref.id);
+    // RFC 4486 §4: Peer De-configured (3) or Other Configuration Change (6); no data.
+    await entry.session.stop(text, { type: 'notification', code: NotificationCode.Cease, subcode, data: new Uint8Array(0) });
   }
+}
 
-  private peerView({ config, session, routesSent }: PeerEntry): PeerView {
-    const info = session.info;
-    const n = info.negotiated;
-    const established = session.state === 'Established';
-    return {
-      name: config.name,
-      address: config.address,
-      asn: config.asn,
-      state: session.state,
-      uptimeSeconds: established && info.uptimeSince ? Math.floor((Date.now() - info.uptimeSince) / 1000) : 0,
-      families: established && n ? n.families : config.families,
-      routesReceived: this.routes.count(config.name),
-      routesSent: established ? routesSent : 0,
-      lastError: info.lastError ?? null,
-      description: config.description,
-      localAddress: session.localAddress ?? null,
-      remoteRouterId: info.remoteOpen ? u32ToDotted(info.remoteOpen.bgpId) : null,
-      holdTime: established && n ? n.holdTime : null,
-      keepaliveTime: established && n ? n.keepaliveTime : null,
-      passive: config.passive,
-      peerType: config.asn === this.config.asn ? 'ibgp' : 'ebgp',
-      capabilities: info.remoteOpen ? info.remoteOpen.capabilities.map(capabilityToString) : [],
-      messagesReceived: { ...info.messagesIn },
-      messagesSent: { ...info.messagesOut },
-    };
-  }
-
-  routeViews(args: Record<string, unknown>): RouteView[] {
-    const family = args.family;
-    const peer = args.peer;
-    if (family !== undefined && !FAMILIES.includes(family as Family))
-      throw new CommandError(`unknown family "${String(family)}" (use ${FAMILIES.join(' or ')})`);
-    if (peer !== undefined && (typeof peer !== 'string' || !this.peers.has(peer)))
-      throw new CommandError(`no peer named "${String(peer)}" (peers: ${[...this.peers.keys()].join(', ') || 'none'})`);
-    const views: RouteView[] = [];
-    for (const r of this.routes.routes({ family: family as Family | undefined, peer: peer as string | undefined })) views.push(routeView(r));
-    return views.sort((a, b) => a.prefix.localeCompare(b.prefix, 'en', { numeric: true }) || a.peer.localeCompare(b.peer));
-  }
+function originatedRoutes(config: TernConfig): LocalRoute[] {
+  return config.originate.map((o) => ({
+    nlri: parsePrefix(o.prefix)!,
+    family: o.family,
+    source: 'originated',
+    ...(o.nextHop ? { nextHop: ipToBytes(o.nextHop) } : {}),
+  }));
 }
 
 function sameAddress(configured: string, remote: string): boolean {

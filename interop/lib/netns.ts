@@ -90,16 +90,20 @@ export class Topology {
   private vethCount = 0;
   private destroyed = false;
 
-  private constructor() {
-    this.prefix = `${NETNS_PREFIX}${process.pid}-`;
+  private constructor(tag: string) {
+    this.prefix = `${NETNS_PREFIX}${process.pid}-${tag === '' ? '' : `${tag}-`}`;
     this.bridgeNs = `${this.prefix}br`;
   }
 
-  /** Creates the bridge namespace; call destroy() in a finally. */
-  static async create(): Promise<Topology> {
+  /**
+   * Creates the bridge namespace; call destroy() in a finally. `tag` ([a-z0-9]) keeps several
+   * topologies of one process apart (namespaces tern-it-<pid>-<tag>-<node>).
+   */
+  static async create(tag = ''): Promise<Topology> {
+    if (!/^[a-z0-9]{0,12}$/.test(tag)) throw new Error(`bad topology tag ${tag}`);
     installExitHooks();
     removeStaleNamespaces();
-    const t = new Topology();
+    const t = new Topology(tag);
     active.add(t);
     try {
       await t.addNamespace(t.bridgeNs);

@@ -6,12 +6,12 @@
 // Which Tern runs: bin/tern.js when dist/ is at least as new as src/; otherwise a private build
 // of the current src/ into interop/.cache/tern-dist (so the lab never tests a stale dist/ and
 // never rewrites the shared one).
-import { writeFileSync, mkdirSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, existsSync, statSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, startDaemon, stopDaemon, type DaemonProcess } from './proc.ts';
 import { waitFor } from './wait.ts';
-import type { DutDriver, DutSpec, Family, RouteInfo, SessionStatus } from './types.ts';
+import { GR_RESTART_TIME, type DutDriver, type DutSpec, type Family, type RouteInfo, type SessionStatus } from './types.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PRIVATE_BUILD = join(REPO_ROOT, 'interop', '.cache', 'tern-dist');
@@ -34,14 +34,27 @@ export function ternAvailable(): boolean {
   return existsSync(join(REPO_ROOT, 'bin', 'tern.js')) && existsSync(join(REPO_ROOT, 'src', 'main.ts'));
 }
 
-/** The JS file to run with node: dist/main.js via bin/tern.js when fresh, else a private build. */
-export async function ternEntry(): Promise<string> {
+let entryPromise: Promise<string> | undefined;
+
+/**
+ * The JS file to run with node: dist/main.js via bin/tern.js when fresh, else a private build.
+ * Decided (and built) once per process: concurrent scenarios must not run tsc into the same
+ * directory at once, and every Tern of one run must be the same build.
+ */
+export function ternEntry(): Promise<string> {
+  entryPromise ??= resolveEntry();
+  return entryPromise;
+}
+
+async function resolveEntry(): Promise<string> {
   const srcNewest = Math.max(newestMtime(join(REPO_ROOT, 'src')), mtime(join(REPO_ROOT, 'tsconfig.json')));
   if (mtime(join(REPO_ROOT, 'dist', 'main.js')) >= srcNewest) return join(REPO_ROOT, 'bin', 'tern.js');
   if (mtime(join(PRIVATE_BUILD, 'main.js')) < srcNewest) {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    // A fresh directory: files of modules deleted from src/ must not linger.
+    rmSync(PRIVATE_BUILD, { recursive: true, force: true });
     // Type errors elsewhere in src/ must not hide a runnable build: tsc still emits them.
-    const r = await run(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.json'), '--outDir', PRIVATE_BUILD], { check: false, timeoutMs: 120_000 });
+    const r = await run(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.json'), '--outDir', PRIVATE_BUILD], { check: false, timeoutMs: 180_000 });
     if (!existsSync(join(PRIVATE_BUILD, 'main.js'))) throw new Error(`building Tern failed: ${r.stdout}${r.stderr}`);
   }
   return join(PRIVATE_BUILD, 'main.js');
@@ -53,18 +66,58 @@ interface TernPeerJson {
   lastError: string | null;
 }
 
-interface TernRouteJson {
+/** A row of `tern show routes --json`; fields after `peer` arrived with the RIB (may be absent before). */
+export interface TernRouteJson {
   prefix: string;
   nextHop: string | null;
   asPath: unknown;
   peer: string;
+  pathId?: number | null;
+  originatorId?: string | null;
+  clusterList?: string[];
+  best?: boolean;
+  reason?: string | null;
+  stale?: boolean;
 }
 
+export type TernTable = 'adj-in' | 'loc' | 'adj-out';
+
 /** Tern's asPath is documented as number[]; accept "65001 65002" text too, so a shape change reads clearly. */
-function asNumbers(asPath: unknown): number[] {
+export function asNumbers(asPath: unknown): number[] {
   if (Array.isArray(asPath)) return asPath.flatMap((x) => (typeof x === 'number' ? [x] : (String(x).match(/\d+/g) ?? []).map(Number)));
   if (typeof asPath === 'string') return (asPath.match(/\d+/g) ?? []).map(Number);
   return [];
+}
+
+/** Tern's config for a DutSpec; `policies` adds RFC 8212 `import: all`/`export: all` to eBGP peers. */
+export function ternConfig(spec: DutSpec, socket: string, policies: boolean): Record<string, unknown> {
+  const config: Record<string, unknown> = {
+    routerId: spec.routerId,
+    asn: spec.asn,
+    listen: { address: spec.listen, port: 179 },
+    control: { socket },
+  };
+  if (spec.clusterId !== undefined) config.routeReflector = { clusterId: spec.clusterId };
+  config.peers = spec.peers.map((p) => {
+    const peer: Record<string, unknown> = {
+      name: p.name,
+      address: p.address,
+      asn: p.asn,
+      holdTime: 9,
+      keepalive: 3,
+      connectRetry: 2,
+      families: p.families,
+      localAddress: p.localAddress,
+    };
+    // RFC 8212: an eBGP peer without policies gets nothing in and nothing out.
+    if (policies && p.asn !== spec.asn) Object.assign(peer, { import: 'all', export: 'all' });
+    if (p.rrClient === true) peer.routeReflectorClient = true;
+    if (p.addPaths !== undefined) peer.addPaths = p.addPaths;
+    if (p.gracefulRestart === true) peer.gracefulRestart = { restartTime: GR_RESTART_TIME };
+    return peer;
+  });
+  config.originate = spec.originate;
+  return config;
 }
 
 export class TernDut implements DutDriver {
@@ -82,31 +135,36 @@ export class TernDut implements DutDriver {
     this.socket = join(spec.workDir, 'tern.ctl');
     this.configFile = join(spec.workDir, 'tern.yaml');
     this.logFile = join(spec.workDir, 'tern.log');
-    const config = {
-      routerId: spec.routerId,
-      asn: spec.asn,
-      listen: { address: spec.listen, port: 179 },
-      control: { socket: this.socket },
-      peers: spec.peers.map((p) => ({
-        name: p.name,
-        address: p.address,
-        asn: p.asn,
-        holdTime: 9,
-        keepalive: 3,
-        connectRetry: 2,
-        families: p.families,
-        localAddress: p.localAddress,
-      })),
-      originate: spec.originate,
-    };
-    // JSON is YAML: one file any loader reads.
-    writeFileSync(this.configFile, JSON.stringify(config, null, 2) + '\n');
   }
+
+  /**
+   * Writes the config and has `tern check` accept it. eBGP peers get `import: all`/`export:
+   * all` (RFC 8212); a Tern whose schema predates policies rejects those keys, and then, only
+   * when no scenario option is in play, the config without them is used.
+   */
+  private async writeConfig(entry: string): Promise<void> {
+    const attempt = async (policies: boolean): Promise<string | undefined> => {
+      // JSON is YAML: one file any loader reads.
+      writeFileSync(this.configFile, JSON.stringify(ternConfig(this.spec, this.socket, policies), null, 2) + '\n');
+      const check = await run(process.execPath, [entry, 'check', '--config', this.configFile], { check: false });
+      return check.code === 0 ? undefined : `${check.stderr}${check.stdout}`.trim();
+    };
+    const hasEbgp = this.spec.peers.some((p) => p.asn !== this.spec.asn);
+    const first = await attempt(hasEbgp);
+    if (first === undefined) return;
+    if (hasEbgp && /\bimport\b|\bexport\b/.test(first) && (await attempt(false)) === undefined) {
+      this.configNote = `tern check rejected import/export (${first.split('\n')[0] ?? ''}); running without them (Tern predates RFC 8212 policies)`;
+      return;
+    }
+    throw new Error(`tern check rejected the lab config ${this.configFile}: ${first}`);
+  }
+
+  /** Set when the config had to leave out import/export (a Tern without policies). */
+  configNote: string | undefined;
 
   async start(): Promise<void> {
     this.entry ??= await ternEntry();
-    const check = await run(process.execPath, [this.entry, 'check', '--config', this.configFile], { check: false });
-    if (check.code !== 0) throw new Error(`tern check rejected the lab config: ${check.stderr}${check.stdout}`);
+    if (!existsSync(this.configFile)) await this.writeConfig(this.entry);
     this.proc = startDaemon('tern', process.execPath, [this.entry, 'run', '--config', this.configFile, '--log-level', 'debug'], this.logFile, this.spec.namespace);
     await waitFor('Tern control socket', async () => {
       if (!this.proc?.isRunning()) throw new Error(`tern exited; see ${this.logFile}`);
@@ -115,8 +173,13 @@ export class TernDut implements DutDriver {
     }, { timeoutMs: 20_000, intervalMs: 300 });
   }
 
-  async stop(): Promise<number | string | null> {
-    return this.proc ? stopDaemon(this.proc, 'SIGTERM', 10_000) : null;
+  /** SIGTERM (graceful, 10 s grace) by default; SIGKILL for a crash-like restart. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string | null> {
+    return this.proc ? stopDaemon(this.proc, signal, 10_000) : null;
+  }
+
+  isRunning(): boolean {
+    return this.proc?.isRunning() ?? false;
   }
 
   private async cli(args: string[]): Promise<unknown> {
@@ -135,6 +198,17 @@ export class TernDut implements DutDriver {
   async routes(peer: string, family: Family): Promise<RouteInfo[]> {
     const routes = (await this.cli(['show', 'routes', '--json', '--family', family, '--peer', peer])) as TernRouteJson[];
     return routes.filter((r) => r.peer === peer).map((r) => ({ prefix: r.prefix, nextHop: r.nextHop ?? '', asPath: asNumbers(r.asPath) }));
+  }
+
+  /**
+   * Raw rows of `tern show routes --json --family F [--table T] [--peer P]`. Without `table`
+   * it is Tern's default view. A Tern without `--table` fails the call with its usage error.
+   */
+  async routeRows(family: Family, opts: { table?: TernTable; peer?: string } = {}): Promise<TernRouteJson[]> {
+    const args = ['show', 'routes', '--json', '--family', family];
+    if (opts.table !== undefined) args.push('--table', opts.table);
+    if (opts.peer !== undefined) args.push('--peer', opts.peer);
+    return (await this.cli(args)) as TernRouteJson[];
   }
 
   logs(): string[] {

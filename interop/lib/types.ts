@@ -33,7 +33,22 @@ export interface SessionSpec {
   remoteAddress: string;
   localAsn: number;
   remoteAsn: number;
+  // Scenario options (interop/scenarios.test.ts). All absent in the session lab, whose configs
+  // they leave unchanged.
+  /** RFC 4456: the remote side is our route-reflector client. */
+  rrClient?: boolean;
+  /** RFC 7911 ADD-PATH to negotiate on this session. */
+  addPaths?: AddPaths;
+  /** RFC 4724 Graceful Restart on this session (restart time GR_RESTART_TIME). */
+  gracefulRestart?: boolean;
+  /** Leave next hops alone (no `next hop self`): for reflection and mesh checks of originators. */
+  keepNextHop?: boolean;
 }
+
+export type AddPaths = 'rx' | 'tx' | 'both';
+
+/** Restart time every lab speaker advertises when graceful restart is on (RFC 4724 §3), seconds. */
+export const GR_RESTART_TIME = 60;
 
 export interface PeerSpec {
   kind: PeerKind;
@@ -48,6 +63,8 @@ export interface PeerSpec {
   prefixes: Record<Family, string[]>;
   /** Private directory for config, sockets, pid and log files. */
   workDir: string;
+  /** RFC 4456 cluster id when this speaker reflects (scenarios only). */
+  clusterId?: string;
 }
 
 /** A route as reported by a CLI, reduced to what the lab checks. */
@@ -56,6 +73,18 @@ export interface RouteInfo {
   /** Global next hop (a link-local second next hop is ignored). */
   nextHop: string;
   asPath: number[];
+}
+
+/** One received path with the attributes the scenarios check, from the speaker's own CLI. */
+export interface RouteDetail extends RouteInfo {
+  /** Address of the neighbor it was learned from. */
+  from: string;
+  /** RFC 4456 ORIGINATOR_ID, dotted quad, or undefined when absent. */
+  originatorId: string | undefined;
+  /** RFC 4456 CLUSTER_LIST, dotted quads, most recent first. */
+  clusterList: string[];
+  /** RFC 4724: retained from a restarting neighbor (as far as the CLI tells). */
+  stale: boolean;
 }
 
 export interface SessionStatus {
@@ -71,12 +100,15 @@ export interface PeerDriver {
   readonly spec: PeerSpec;
   /** Version string reported by the binary, for the report. */
   version(): Promise<string>;
-  start(): Promise<void>;
+  /** `recovery`: start as a graceful restart (BIRD `-R`: R and F bits set, RFC 4724 §3). */
+  start(opts?: { recovery?: boolean }): Promise<void>;
   /** Stops the daemon: SIGTERM by default, SIGKILL for a crash-like restart. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   session(label: string): Promise<SessionStatus>;
   /** Routes received on one session for one family, from the peer's CLI. */
   routes(label: string, family: Family): Promise<RouteInfo[]>;
+  /** Every path the speaker received over BGP for one family (all sessions), with details. */
+  routeDetails(family: Family): Promise<RouteDetail[]>;
   /** What the peer's CLI says about the last NOTIFICATION received on this session. */
   notificationReport(label: string): Promise<string>;
   /** Log files worth printing when a case fails. */
@@ -90,6 +122,10 @@ export interface DutPeer {
   asn: number;
   families: Family[];
   localAddress: string;
+  // Scenario options (absent in the session lab).
+  rrClient?: boolean;
+  addPaths?: AddPaths;
+  gracefulRestart?: boolean;
 }
 
 export interface DutSpec {
@@ -102,6 +138,8 @@ export interface DutSpec {
   /** The DUT's IPv6 address (IPv6 next hop when the transport is IPv4). */
   ipv6Address: string;
   workDir: string;
+  /** RFC 4456 cluster id: the DUT reflects for its `rrClient` peers. */
+  clusterId?: string;
 }
 
 /** The device under test: Tern, or a BIRD 2 stand-in used to prove the lab itself. */

@@ -4,26 +4,52 @@
 // to the sink; the caller throws if there are any. No YAML, no I/O.
 import type { Family } from '../bgp/messages/types.ts';
 import { dottedToU32 } from '../util/ip.ts';
+import type { PolicySpec } from '../policy/spec.ts';
 import { familyName, parseAddress, parsePrefix } from './addr.ts';
+import { buildPolicies, buildPolicyRef } from './build-policy.ts';
 import { INVALID, formatPath, isMapping, type ProblemSink } from './check.ts';
-import { DEFAULT_CONTROL_SOCKET, DEFAULT_LISTEN_ADDRESSES, DEFAULT_RESTART_TIME } from './schema.ts';
-import type { AddPathMode, LogLevel, OriginateConfig, PeerConfig, TernConfig } from './types.ts';
+import { DEFAULT_CONTROL_SOCKET, DEFAULT_DEFERRAL_TIME, DEFAULT_LISTEN_ADDRESSES, DEFAULT_MAX_PREFIX_RESTART_DELAY, DEFAULT_RESTART_TIME } from './schema.ts';
+import type { AddPathMode, LogLevel, MaxPrefixes, NextHopMode, OriginateConfig, PeerConfig, TernConfig } from './types.ts';
+
+/** What a peer's build needs to know about the rest of the config. */
+interface PeerScope {
+  localAsn: number;
+  policies: Record<string, PolicySpec>;
+  /** Every name under `policies`, including policies with problems of their own. */
+  policyNames: string[];
+}
 
 type Tree = Record<string, unknown>;
 
 export function buildConfig(root: Tree, source: string, sink: ProblemSink): TernConfig {
   const routerId = typeof root.routerId === 'string' ? root.routerId : '0.0.0.0';
+  const routerIdNum = dottedToU32(routerId) ?? 0;
+  const asn = typeof root.asn === 'number' ? root.asn : 0;
+  const policies = buildPolicies(root.policies, sink);
   return {
     routerId,
-    routerIdNum: dottedToU32(routerId) ?? 0,
-    asn: typeof root.asn === 'number' ? root.asn : 0,
+    routerIdNum,
+    asn,
     listen: buildListen(root.listen),
     control: { socket: isMapping(root.control) && typeof root.control.socket === 'string' ? root.control.socket : DEFAULT_CONTROL_SOCKET },
-    peers: buildPeers(items(root.peers), sink),
+    peers: buildPeers(items(root.peers), { localAsn: asn, policies, policyNames: isMapping(root.policies) ? Object.keys(root.policies) : [] }, sink),
     originate: buildOriginate(items(root.originate), sink),
     logLevel: (root.logLevel as LogLevel | undefined) ?? 'info',
+    routeReflector: { clusterId: clusterIdOf(root.routeReflector, routerIdNum) },
+    gracefulRestart: {
+      deferralTime: isMapping(root.gracefulRestart) && typeof root.gracefulRestart.deferralTime === 'number' ? root.gracefulRestart.deferralTime : DEFAULT_DEFERRAL_TIME,
+    },
+    policies,
     source,
   };
+}
+
+/** RFC 4456 §7: CLUSTER_ID, "a 4-byte" value; ours defaults to the BGP Identifier. */
+function clusterIdOf(rr: unknown, routerIdNum: number): number {
+  const id = isMapping(rr) ? rr.clusterId : undefined;
+  if (typeof id === 'number') return id;
+  if (typeof id === 'string') return dottedToU32(id) ?? routerIdNum;
+  return routerIdNum;
 }
 
 /** The usable items of a checked list of mappings, with their positions in the file. */
@@ -46,10 +72,10 @@ export function defaultPeerName(address: string, port: number): string {
   return port === 179 ? base : `${base}_port_${port}`;
 }
 
-function buildPeers(peers: [Tree, number][], sink: ProblemSink): PeerConfig[] {
+function buildPeers(peers: [Tree, number][], scope: PeerScope, sink: ProblemSink): PeerConfig[] {
   const built: [PeerConfig, number, boolean][] = [];
   for (const [p, i] of peers) {
-    const peer = buildPeer(p, i, sink);
+    const peer = buildPeer(p, i, scope, sink);
     if (peer) built.push([peer, i, typeof p.name === 'string']);
   }
   const byEndpoint = new Map<string, number>();
@@ -68,12 +94,13 @@ function buildPeers(peers: [Tree, number][], sink: ProblemSink): PeerConfig[] {
   return built.map(([peer]) => peer);
 }
 
-function buildPeer(p: Tree, i: number, sink: ProblemSink): PeerConfig | undefined {
+function buildPeer(p: Tree, i: number, scope: PeerScope, sink: ProblemSink): PeerConfig | undefined {
   if (typeof p.address !== 'string' || typeof p.asn !== 'number') return undefined;
   const addr = parseAddress(p.address);
   if (typeof addr === 'string') return undefined;
   const holdTime = p.holdTime as number;
   const port = p.port as number;
+  const ibgp = p.asn === scope.localAsn;
   const peer: PeerConfig = {
     name: typeof p.name === 'string' ? p.name : defaultPeerName(p.address, port),
     address: p.address,
@@ -83,7 +110,20 @@ function buildPeer(p: Tree, i: number, sink: ProblemSink): PeerConfig | undefine
     connectRetry: p.connectRetry as number,
     families: Array.isArray(p.families) ? (p.families as Family[]) : [addr.family],
     port,
+    routeReflectorClient: p.routeReflectorClient === true,
+    nextHop: (p.nextHop as NextHopMode | undefined) ?? 'auto',
+    import: buildPolicyRef(p.import, ibgp, scope.policies, scope.policyNames, ['peers', i, 'import'], sink),
+    export: buildPolicyRef(p.export, ibgp, scope.policies, scope.policyNames, ['peers', i, 'export'], sink),
+    advertisementInterval: typeof p.advertisementInterval === 'number' ? p.advertisementInterval : 0,
+    allowOwnAs: typeof p.allowOwnAs === 'number' ? p.allowOwnAs : 0,
   };
+  if (peer.routeReflectorClient && !ibgp) {
+    // RFC 4456 reflects routes among IBGP peers only; an eBGP peer cannot be a client.
+    sink.add(['peers', i, 'routeReflectorClient'], `only iBGP peers can be route-reflector clients (peer asn ${p.asn} is not our asn ${scope.localAsn})`);
+    peer.routeReflectorClient = false;
+  }
+  const maxPrefixes = maxPrefixesOf(p.maxPrefixes);
+  if (maxPrefixes) peer.maxPrefixes = maxPrefixes;
   if (typeof p.keepalive === 'number') {
     // RFC 4271 §10: "suggested value for the KeepaliveTime is 1/3 of the HoldTime".
     if (holdTime > 0 && p.keepalive * 3 > holdTime) {
@@ -103,6 +143,17 @@ function buildPeer(p: Tree, i: number, sink: ProblemSink): PeerConfig | undefine
   if (p.gracefulRestart === true) peer.gracefulRestart = { restartTime: DEFAULT_RESTART_TIME };
   if (isMapping(p.gracefulRestart)) peer.gracefulRestart = { restartTime: p.gracefulRestart.restartTime as number };
   return peer;
+}
+
+/** A bare number means "restart" with the default delay, as BIRD's `import limit N action restart`. */
+function maxPrefixesOf(raw: unknown): MaxPrefixes | undefined {
+  if (typeof raw === 'number') return { limit: raw, action: 'restart', restartDelay: DEFAULT_MAX_PREFIX_RESTART_DELAY };
+  if (!isMapping(raw) || typeof raw.limit !== 'number') return undefined;
+  return {
+    limit: raw.limit,
+    action: raw.action === 'warn' ? 'warn' : 'restart',
+    restartDelay: typeof raw.restartDelay === 'number' ? raw.restartDelay : DEFAULT_MAX_PREFIX_RESTART_DELAY,
+  };
 }
 
 function buildOriginate(list: [Tree, number][], sink: ProblemSink): OriginateConfig[] {

@@ -3,6 +3,7 @@
 // "did you mean"), required keys and defaults. Collects every problem instead of stopping at the
 // first. Knows nothing about YAML or line numbers (parse.ts maps paths to positions) and nothing
 // about rules across keys (build.ts).
+import { communityValue, largeCommunityValue } from '../policy/spec.ts';
 import { isLinkLocalV6, isMulticast, isUnspecified, parseAddress, parsePrefix } from './addr.ts';
 import type { FieldSpec, ValueType } from './schema.ts';
 
@@ -51,18 +52,93 @@ export function checkValue(type: ValueType, raw: unknown, path: PathSeg[], sink:
       return fail(sink, path, `must be ${describeType(type)} (got ${show(raw)})${didYouMean(raw, type.values)}`);
     case 'address':
       return checkAddress(type, raw, path, sink);
-    case 'prefix': {
-      if (typeof raw !== 'string') return fail(sink, path, `must be a prefix string like 10.0.0.0/24 (got ${show(raw)})`);
-      const p = parsePrefix(raw.trim());
-      return typeof p === 'string' ? fail(sink, path, p) : p.canonical;
-    }
+    case 'prefix':
+      return checkPrefix(type, raw, path, sink);
     case 'list':
       return checkList(type, raw, path, sink);
     case 'object':
       return checkObject(type.fields, raw, path, sink);
     case 'oneOf':
       return checkOneOf(type, raw, path, sink);
+    case 'community':
+      return checkCommunity(raw, path, sink);
+    case 'largeCommunity':
+      return checkLargeCommunity(raw, path, sink);
+    case 'range':
+      return checkRange(type, raw, path, sink);
+    case 'map':
+      return checkMap(type, raw, path, sink);
   }
+}
+
+function checkPrefix(type: Extract<ValueType, { kind: 'prefix' }>, raw: unknown, path: PathSeg[], sink: ProblemSink) {
+  if (typeof raw !== 'string') {
+    return fail(sink, path, `must be ${type.allowAddress ? 'an address or prefix string' : 'a prefix string'} like 10.0.0.0/24 (got ${show(raw)})`);
+  }
+  const text = raw.trim();
+  if (type.allowAddress && !text.includes('/')) {
+    const a = parseAddress(text);
+    if (typeof a === 'string' || a.zone !== undefined) return fail(sink, path, `not an address or prefix (got ${show(raw)})`);
+    return `${a.canonical}/${a.bytes.length * 8}`;
+  }
+  const p = parsePrefix(text);
+  return typeof p === 'string' ? fail(sink, path, p) : p.canonical;
+}
+
+function checkCommunity(raw: unknown, path: PathSeg[], sink: ProblemSink) {
+  const value = typeof raw === 'string' ? communityValue(raw.trim()) : undefined;
+  if (typeof raw !== 'string' || value === undefined) {
+    return fail(sink, path, `not a community: must be "ASN:VALUE" with both parts 0-65535, or no-export, no-advertise, no-export-subconfed (got ${show(raw)})`);
+  }
+  // Canonical text: well-known names in lower case, numbers without leading zeros.
+  const text = raw.trim().toLowerCase();
+  return /^\d/.test(text) ? `${value >>> 16}:${value & 0xffff}` : text;
+}
+
+function checkLargeCommunity(raw: unknown, path: PathSeg[], sink: ProblemSink) {
+  const value = typeof raw === 'string' ? largeCommunityValue(raw.trim()) : undefined;
+  if (!value) return fail(sink, path, `not a large community: must be "A:B:C" with each part 0-4294967295 (got ${show(raw)})`);
+  return value.join(':');
+}
+
+/** `5`, `"26-32"`, `"26"` or `{min, max}` (either may be left out) → {min, max}. */
+function checkRange(type: Extract<ValueType, { kind: 'range' }>, raw: unknown, path: PathSeg[], sink: ProblemSink) {
+  let min: unknown;
+  let max: unknown;
+  if (typeof raw === 'number') min = max = raw;
+  else if (typeof raw === 'string') {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(raw);
+    if (!m) return fail(sink, path, `must be ${describeType(type)} (got ${show(raw)})`);
+    min = Number(m[1]);
+    max = m[2] === undefined ? min : Number(m[2]);
+  } else if (isMapping(raw)) {
+    const unknown = Object.keys(raw).filter((k) => k !== 'min' && k !== 'max');
+    for (const key of unknown) sink.add([...path, key], `unknown key${didYouMean(key, ['min', 'max'])}`, { atKey: true });
+    if (unknown.length > 0) return INVALID;
+    min = raw.min ?? type.min;
+    max = raw.max ?? type.max;
+  } else return fail(sink, path, `must be ${describeType(type)} (got ${show(raw)})`);
+  const bounds = { kind: 'integer', min: type.min, max: type.max } as const;
+  if (checkInteger(bounds, min, path, sink) === INVALID || checkInteger(bounds, max, path, sink) === INVALID) return INVALID;
+  if ((min as number) > (max as number)) return fail(sink, path, `range is empty: min ${String(min)} is more than max ${String(max)}`);
+  return { min, max };
+}
+
+/** Like a list of mappings, a map keeps every well-named entry, INVALID values included, so
+ * rules elsewhere know the name exists; badly named keys are reported and left out. */
+function checkMap(type: Extract<ValueType, { kind: 'map' }>, raw: unknown, path: PathSeg[], sink: ProblemSink) {
+  if (!isMapping(raw)) return fail(sink, path, `must be ${describeType(type)} (got ${show(raw)})`);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!type.keyPattern.test(key)) sink.add([...path, key], `name must be ${type.keyText} (got ${show(key)})`, { atKey: true });
+    else setOwn(out, key, checkValue(type.of, value, [...path, key], sink));
+  }
+  return out;
+}
+
+/** `obj[key] = value` that stays an own data property even for a key like "__proto__". */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function fail(sink: ProblemSink, path: PathSeg[], message: string): typeof INVALID {
@@ -88,10 +164,14 @@ function checkString(type: Extract<ValueType, { kind: 'string' }>, raw: unknown,
 }
 
 function checkAddress(type: Extract<ValueType, { kind: 'address' }>, raw: unknown, path: PathSeg[], sink: ProblemSink) {
-  const want = type.family === 'ipv4' ? 'an IPv4 address (dotted quad)' : 'an IP address';
+  const want = type.keywords ? describeType(type) : type.family === 'ipv4' ? 'an IPv4 address (dotted quad)' : 'an IP address';
   if (typeof raw !== 'string') return fail(sink, path, `must be ${want} (got ${show(raw)})`);
+  if (type.keywords?.includes(raw.trim())) return raw.trim();
   const a = parseAddress(raw.trim());
-  if (typeof a === 'string') return fail(sink, path, `${type.family === 'ipv4' ? `must be ${want}` : a} (got ${show(raw)})`);
+  if (typeof a === 'string') {
+    const reason = type.family === 'ipv4' || type.keywords ? `must be ${want}` : a;
+    return fail(sink, path, `${reason} (got ${show(raw)})${didYouMean(raw, type.keywords ?? [])}`);
+  }
   if (type.family === 'ipv4' && a.family !== 'ipv4-unicast') return fail(sink, path, `must be ${want} (got ${show(raw)})`);
   if (a.zone !== undefined && !type.zone) return fail(sink, path, `must not name an interface with % (got ${show(raw)})`);
   if (a.zone !== undefined && !isLinkLocalV6(a)) {
@@ -106,7 +186,9 @@ function checkAddress(type: Extract<ValueType, { kind: 'address' }>, raw: unknow
 }
 
 function checkList(type: Extract<ValueType, { kind: 'list' }>, raw: unknown, path: PathSeg[], sink: ProblemSink) {
-  if (!Array.isArray(raw)) {
+  // A list of lists written as one flat list (asPathPrefix: [65000, 65001]) is its one item.
+  const flatSingle = type.single && type.of.kind === 'list' && Array.isArray(raw) && raw.length > 0 && raw.every((x) => !Array.isArray(x));
+  if (!Array.isArray(raw) || flatSingle) {
     if (type.single && shapeMatches(type.of, raw)) {
       const one = checkValue(type.of, raw, path, sink);
       return one === INVALID ? INVALID : [one];
@@ -181,9 +263,15 @@ function shapeMatches(type: ValueType, raw: unknown): boolean {
     case 'address':
     case 'prefix':
       return typeof raw === 'string';
+    case 'community':
+    case 'largeCommunity':
+      return typeof raw === 'string';
+    case 'range':
+      return typeof raw === 'number' || typeof raw === 'string' || isMapping(raw);
     case 'list':
       return Array.isArray(raw);
     case 'object':
+    case 'map':
       return isMapping(raw);
     case 'oneOf':
       return type.options.some((o) => shapeMatches(o, raw));
@@ -207,10 +295,20 @@ export function describeType(type: ValueType): string {
       return type.patternText ? `a string of ${type.patternText}` : 'a string';
     case 'enum':
       return `one of ${type.values.join(', ')}`;
-    case 'address':
-      return type.family === 'ipv4' ? 'an IPv4 address' : 'an IPv4 or IPv6 address';
+    case 'address': {
+      const address = type.family === 'ipv4' ? 'an IPv4 address' : 'an IPv4 or IPv6 address';
+      return type.keywords ? `${type.keywords.join(', ')}, or ${address}` : address;
+    }
     case 'prefix':
-      return 'an IPv4 or IPv6 prefix';
+      return type.allowAddress ? 'an IPv4 or IPv6 address or prefix' : 'an IPv4 or IPv6 prefix';
+    case 'community':
+      return 'a community "ASN:VALUE" or no-export, no-advertise, no-export-subconfed';
+    case 'largeCommunity':
+      return 'a large community "A:B:C"';
+    case 'range':
+      return `a number, "MIN-MAX" or {min, max}, between ${type.min} and ${type.max}`;
+    case 'map':
+      return `a mapping from names (${type.keyText}) to ${describeType(type.of)}`;
     case 'list':
       return type.single ? `${describeType(type.of)}, or a list of them` : `a list, each item ${describeType(type.of)}`;
     case 'object':

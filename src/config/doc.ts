@@ -13,6 +13,18 @@ listen:
 control:
   socket: /run/tern/tern.ctl
 logLevel: info
+routeReflector:
+  clusterId: 10.0.0.1
+gracefulRestart:
+  deferralTime: 240
+policies:
+  pod-routes:                 # see docs/policy.md
+    - name: no-tunnel-routes
+      match: {peerType: ibgp, interface: ["*.cali", "*.calico", tunl0]}
+      action: reject
+    - match: {prefixWithin: 10.244.0.0/16}
+      addCommunities: "65001:100"
+      action: accept
 peers:
   - name: bird1
     address: 10.0.0.2
@@ -25,9 +37,17 @@ peers:
     addPaths: both
     gracefulRestart:
       restartTime: 120
+    nextHop: self
+    import: all
+    export: pod-routes
+    maxPrefixes: {limit: 10000, action: restart, restartDelay: 60}
+    advertisementInterval: 0
+    allowOwnAs: 0
   - address: fe80::2%eth0     # name defaults to peer_fe80__2_eth0
-    asn: 65003
+    asn: 65001
     passive: true
+    routeReflectorClient: true
+    import: [{match: {prefixLength: "0-24"}, action: accept}]
 originate:
   - prefix: 10.244.1.0/26
   - prefix: fd00:1::/64
@@ -45,6 +65,9 @@ export function renderConfigDoc(): string {
     'not set. Keys marked *(extension)* go beyond the core interface and are optional everywhere.',
     '',
     'In YAML, an IPv6 address that starts with `::` must be quoted (`"::"`, `"::1"`).',
+    '',
+    'Import and export policies are described, with examples, in [policy.md](policy.md); their keys are',
+    'listed under `policies.<name>[]` below.',
     '',
     '## Example',
     '',
@@ -94,6 +117,9 @@ const ERRORS_AND_RELOAD = [
   'On reload Tern compares the new config with the running one. Peers are matched by `name`: a peer',
   'whose name is new is added, one whose name is gone is removed, and one whose settings differ is',
   'reported with the keys that changed. Originated prefixes are matched by prefix and next hop.',
-  'Changes to `routerId`, `asn`, `listen` and `control` are reported as global changes.',
+  'Changes to `routerId`, `asn`, `listen`, `control`, `routeReflector` and `gracefulRestart` are',
+  'reported as global changes. A named policy whose terms changed is reported by name, and every peer',
+  'whose `import` or `export` uses it is reported with that key changed, so its routes can be',
+  're-evaluated without resetting the session.',
   '',
 ];

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Public face of the config module: load/parse/validate Tern's config file and diff two configs.
 export { loadConfig, parseConfig } from './parse.ts';
-export { diffConfig, type ConfigDiff } from './diff.ts';
+export { POLICY_KEYS, diffConfig, type ConfigDiff } from './diff.ts';
 export { defaultPeerName } from './build.ts';
 export { renderConfigDoc } from './doc.ts';
 export {
@@ -10,7 +10,11 @@ export {
   type AddPathMode,
   type ConfigProblem,
   type LogLevel,
+  type MaxPrefixes,
+  type NextHopMode,
   type OriginateConfig,
+  type PolicyRef,
+  type PolicySpec,
   type PeerConfig,
   type TernConfig,
 } from './types.ts';

@@ -3,6 +3,7 @@
 // doc generator (doc.ts → docs/config.md) prints them, so the docs cannot drift from the code.
 // Rules that relate several keys are listed in CROSS_FIELD_RULES (text only; enforced in build.ts).
 import { FAMILIES } from '../bgp/messages/types.ts';
+import { MATCH_FIELDS, POLICIES_TYPE, POLICY_REF_TYPE, TERM_FIELDS } from './schema-policy.ts';
 
 export type ValueType =
   | { kind: 'integer'; min: number; max: number; /** values outside [min,max] that are also allowed */ also?: readonly number[] }
@@ -17,11 +18,21 @@ export type ValueType =
       zone?: boolean;
       allowUnspecified?: boolean;
       allowMulticast?: boolean;
+      /** Words accepted as they are instead of an address (e.g. `self`, `keep`). */
+      keywords?: readonly string[];
     }
-  | { kind: 'prefix' }
+  | { kind: 'prefix'; /** a bare address stands for its host prefix (/32, /128) */ allowAddress?: boolean }
   | { kind: 'list'; of: ValueType; minItems?: number; unique?: boolean; /** a lone item stands for a one-item list */ single?: boolean }
   | { kind: 'object'; fields: readonly FieldSpec[] }
-  | { kind: 'oneOf'; options: readonly ValueType[] };
+  | { kind: 'oneOf'; options: readonly ValueType[] }
+  /** RFC 1997 community "65000:100", or a well-known name; kept as canonical text. */
+  | { kind: 'community' }
+  /** RFC 8092 large community "1:2:3"; kept as canonical text. */
+  | { kind: 'largeCommunity' }
+  /** Inclusive integer range: `5`, `"26-32"` or `{min, max}`; becomes {min, max}. */
+  | { kind: 'range'; min: number; max: number }
+  /** A mapping from names (matching keyPattern) to values of one type. */
+  | { kind: 'map'; keyPattern: RegExp; keyText: string; of: ValueType };
 
 export interface FieldSpec {
   key: string;
@@ -46,6 +57,8 @@ export const DEFAULT_CONNECT_RETRY = 120; // RFC 4271 §10 suggests 120 seconds
 export const DEFAULT_RESTART_TIME = 120;
 export const DEFAULT_CONTROL_SOCKET = '/run/tern/tern.ctl';
 export const DEFAULT_LISTEN_ADDRESSES: readonly string[] = ['0.0.0.0', '::'];
+export const DEFAULT_DEFERRAL_TIME = 240; // BIRD's `graceful restart wait` default
+export const DEFAULT_MAX_PREFIX_RESTART_DELAY = 60;
 
 export const LISTEN_FIELDS: readonly FieldSpec[] = [
   {
@@ -81,6 +94,17 @@ export const GRACEFUL_RESTART_FIELDS: readonly FieldSpec[] = [
     default: DEFAULT_RESTART_TIME,
     description: 'Seconds the peer should keep our routes while we restart (12-bit field, RFC 4724 §3).',
   },
+];
+
+export const MAX_PREFIXES_FIELDS: readonly FieldSpec[] = [
+  { key: 'limit', type: { kind: 'integer', min: 1, max: 4294967295 }, required: true, description: 'Most prefixes accepted from the peer (after import policy).' },
+  {
+    key: 'action',
+    type: { kind: 'enum', values: ['warn', 'restart'] },
+    default: 'restart',
+    description: '`warn`: log once and keep going; `restart`: close the session with a Cease NOTIFICATION (RFC 4486 subcode 1) and reconnect after `restartDelay`.',
+  },
+  { key: 'restartDelay', type: { kind: 'integer', min: 1, max: 86400 }, default: DEFAULT_MAX_PREFIX_RESTART_DELAY, description: 'Seconds to wait before reconnecting after `restart`.' },
 ];
 
 export const PEER_FIELDS: readonly FieldSpec[] = [
@@ -136,6 +160,68 @@ export const PEER_FIELDS: readonly FieldSpec[] = [
     extension: true,
     description: 'Advertise Graceful Restart (RFC 4724): `true`, `false`, or a mapping with `restartTime`.',
   },
+  {
+    key: 'routeReflectorClient',
+    type: { kind: 'boolean' },
+    default: false,
+    description: 'This iBGP peer is our route-reflector client (RFC 4456), as BIRD\'s `rr client`. Only for iBGP peers.',
+  },
+  {
+    key: 'nextHop',
+    type: { kind: 'enum', values: ['self', 'keep', 'auto'] },
+    default: 'auto',
+    description: 'Next hop sent to the peer: `self` always our address; `keep` never changed; `auto` self for eBGP, unchanged for iBGP (RFC 4271 §5.1.3). Calico\'s `nextHopMode`.',
+  },
+  {
+    key: 'import',
+    type: POLICY_REF_TYPE,
+    defaultText: '`all` for iBGP peers, `none` for eBGP peers',
+    description: 'Import policy: `all`, `none`, a name from `policies`, or an inline policy (a list of terms). eBGP defaults to `none` as RFC 8212 §2 requires: routes from an eBGP peer are not accepted without an explicit import policy.',
+  },
+  {
+    key: 'export',
+    type: POLICY_REF_TYPE,
+    defaultText: '`all` for iBGP peers, `none` for eBGP peers',
+    description: 'Export policy, like `import`. eBGP defaults to `none` (RFC 8212 §2: nothing is advertised to an eBGP peer without an explicit export policy).',
+  },
+  {
+    key: 'maxPrefixes',
+    type: { kind: 'oneOf', options: [{ kind: 'integer', min: 1, max: 4294967295 }, { kind: 'object', fields: MAX_PREFIXES_FIELDS }] },
+    extension: true,
+    description: 'Limit on prefixes accepted from the peer: a number (then `action: restart`), or a mapping with `limit`, `action`, `restartDelay`.',
+  },
+  {
+    key: 'advertisementInterval',
+    type: { kind: 'integer', min: 0, max: 600 },
+    default: 0,
+    extension: true,
+    description: 'Seconds between UPDATE batches to this peer (MinRouteAdvertisementIntervalTimer, RFC 4271 §9.2.1.1); `0` sends at once.',
+  },
+  {
+    key: 'allowOwnAs',
+    type: { kind: 'integer', min: 0, max: 10 },
+    default: 0,
+    extension: true,
+    description: 'Accept routes whose AS path contains our AS up to this many times (Calico\'s `numAllowedLocalASNumbers`, BIRD\'s `allow local as`).',
+  },
+];
+
+export const ROUTE_REFLECTOR_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'clusterId',
+    type: { kind: 'oneOf', options: [{ kind: 'integer', min: 1, max: 4294967295 }, { kind: 'address', family: 'ipv4', allowMulticast: true }] },
+    defaultText: '`routerId`',
+    description: 'CLUSTER_ID put in CLUSTER_LIST when reflecting (RFC 4456 §7): a dotted quad or a 32-bit number.',
+  },
+];
+
+export const GLOBAL_GRACEFUL_RESTART_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'deferralTime',
+    type: { kind: 'integer', min: 1, max: 3600 },
+    default: DEFAULT_DEFERRAL_TIME,
+    description: 'After our own restart, seconds to wait for peers\' End-of-RIB before running route selection anyway (RFC 4724 §4.1; BIRD\'s `graceful restart wait`).',
+  },
 ];
 
 export const ORIGINATE_FIELDS: readonly FieldSpec[] = [
@@ -176,6 +262,24 @@ export const ROOT_FIELDS: readonly FieldSpec[] = [
     description: 'Prefixes this router announces to every peer of the matching family.',
   },
   {
+    key: 'routeReflector',
+    type: { kind: 'object', fields: ROUTE_REFLECTOR_FIELDS },
+    defaultText: 'see below',
+    description: 'Route reflection (RFC 4456) settings; reflection itself is on for peers with `routeReflectorClient`.',
+  },
+  {
+    key: 'gracefulRestart',
+    type: { kind: 'object', fields: GLOBAL_GRACEFUL_RESTART_FIELDS },
+    defaultText: 'see below',
+    description: 'Graceful Restart (RFC 4724) settings for this router as a whole.',
+  },
+  {
+    key: 'policies',
+    type: POLICIES_TYPE,
+    default: {},
+    description: 'Named import/export policies, each an ordered list of terms (see `policies.<name>[]` and docs/policy.md).',
+  },
+  {
     key: 'logLevel',
     type: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error'] },
     default: 'info',
@@ -191,7 +295,12 @@ export const SECTIONS: readonly { path: string; title: string; fields: readonly 
   { path: 'control', title: '`control`', fields: CONTROL_FIELDS },
   { path: 'peers[]', title: '`peers[]`', fields: PEER_FIELDS },
   { path: 'peers[].gracefulRestart', title: '`peers[].gracefulRestart`', fields: GRACEFUL_RESTART_FIELDS },
+  { path: 'peers[].maxPrefixes', title: '`peers[].maxPrefixes`', fields: MAX_PREFIXES_FIELDS },
   { path: 'originate[]', title: '`originate[]`', fields: ORIGINATE_FIELDS },
+  { path: 'routeReflector', title: '`routeReflector`', fields: ROUTE_REFLECTOR_FIELDS },
+  { path: 'gracefulRestart', title: '`gracefulRestart`', fields: GLOBAL_GRACEFUL_RESTART_FIELDS },
+  { path: 'policies.<name>[]', title: '`policies.<name>[]` (a policy term; also the items of an inline `import` / `export`)', fields: TERM_FIELDS },
+  { path: 'policies.<name>[].match', title: '`policies.<name>[].match`', fields: MATCH_FIELDS },
 ];
 
 /** Checks that relate several keys (enforced in build.ts; listed here for the docs). */
@@ -202,4 +311,8 @@ export const CROSS_FIELD_RULES: readonly string[] = [
   '`localAddress` must be the same family as `address`.',
   '`originate[].prefix` values must be unique.',
   '`originate[].nextHop` must be the same family as its `prefix`.',
+  '`routeReflectorClient: true` only for iBGP peers (`asn` equal to the top-level `asn`).',
+  '`import` / `export` given as a name must name an entry of `policies`; `all` and `none` cannot be policy names.',
+  'A policy term must have an `action` or at least one modification.',
+  'Ranges (`prefixLength`, `asPathLength`) need min ≤ max.',
 ];

@@ -2,6 +2,9 @@
 // The validated, defaulted shape of Tern's config file, and the error that carries every problem
 // found in one. This module only declares shapes; parsing and checking live in parse.ts/check.ts.
 import type { Family } from '../bgp/messages/types.ts';
+import type { PolicyRef, PolicySpec } from '../policy/spec.ts';
+
+export type { PolicyRef, PolicySpec } from '../policy/spec.ts';
 
 export interface TernConfig {
   routerId: string;
@@ -13,6 +16,12 @@ export interface TernConfig {
   peers: PeerConfig[];
   originate: OriginateConfig[];
   logLevel: LogLevel;
+  /** RFC 4456 settings; always present (clusterId defaults to routerIdNum). */
+  routeReflector: { clusterId: number };
+  /** RFC 4724 settings for this router: selection deferral after our restart, seconds. */
+  gracefulRestart: { deferralTime: number };
+  /** Named policies, validated (see src/policy/spec.ts); peers refer to them by name. */
+  policies: Record<string, PolicySpec>;
   /** The file the config came from, as given to parseConfig/loadConfig. */
   source: string;
 }
@@ -38,6 +47,27 @@ export interface PeerConfig {
   addPaths?: AddPathMode;
   /** Present when Graceful Restart (RFC 4724) is to be advertised. */
   gracefulRestart?: { restartTime: number };
+  // ----- RIB and policy -----
+  /** RFC 4456: an iBGP peer that is our route-reflector client. Always false for eBGP. */
+  routeReflectorClient: boolean;
+  nextHop: NextHopMode;
+  /** Always set: the default is `all` for iBGP and `none` for eBGP (RFC 8212). */
+  import: PolicyRef;
+  export: PolicyRef;
+  maxPrefixes?: MaxPrefixes;
+  /** Seconds between UPDATE batches (RFC 4271 §9.2.1.1); 0 = no delay. */
+  advertisementInterval: number;
+  /** How many times our own AS may appear in a received AS path (0 = loop check as usual). */
+  allowOwnAs: number;
+}
+
+export type NextHopMode = 'self' | 'keep' | 'auto';
+
+export interface MaxPrefixes {
+  limit: number;
+  action: 'warn' | 'restart';
+  /** Seconds before reconnecting after a `restart`. */
+  restartDelay: number;
 }
 
 export interface OriginateConfig {

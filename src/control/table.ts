@@ -27,17 +27,19 @@ export function peersTable(peers: PeerView[]): string {
 
 export function routesTable(routes: RouteView[]): string {
   return formatTable(
-    ['PREFIX', 'NEXT HOP', 'AS PATH', 'ORIGIN', 'LOCALPREF', 'MED', 'COMMUNITIES', 'PEER'],
+    ['', 'PREFIX', 'NEXT HOP', 'AS PATH', 'ORIGIN', 'LOCALPREF', 'MED', 'COMMUNITIES', 'FROM', 'NOTE'],
     routes.map((r) => [
-      r.prefix,
+      // BIRD-style marks: * best, + another member of the ECMP set.
+      r.best ? '*' : r.multipath ? '+' : ' ',
+      r.pathId === null ? r.prefix : `${r.prefix} #${r.pathId}`,
       r.nextHop ?? '-',
       r.asPathText || '(empty)',
       r.origin ?? '-',
       r.localPref === null ? '-' : String(r.localPref),
       r.med === null ? '-' : String(r.med),
       [...r.communities, ...r.largeCommunities].join(' ') || '-',
-      r.peer,
+      r.peer ?? r.source,
+      [r.stale ? 'stale' : '', r.reason ?? ''].filter(Boolean).join('; '),
     ]),
   );
 }
-

@@ -25,6 +25,7 @@ test('identical configs (even from different files) have an empty diff', () => {
     originateAdded: [],
     originateRemoved: [],
     globalChanged: [],
+    policiesChanged: [],
   });
 });
 
@@ -75,7 +76,8 @@ test('global changes are named by dotted key path', () => {
   const b = cfg(
     A.replace('routerId: 10.0.0.1', 'routerId: 10.0.0.2').replace('asn: 65001\n', 'asn: 65001\nlisten: {port: 1179}\ncontrol: {socket: /tmp/x.ctl}\nlogLevel: debug\n'),
   );
-  assert.deepEqual(diffConfig(cfg(A), b).globalChanged, ['routerId', 'logLevel', 'listen.port', 'control.socket']);
+  // The cluster id defaults to the router id, so it moves with it (RFC 4456 §7).
+  assert.deepEqual(diffConfig(cfg(A), b).globalChanged, ['routerId', 'logLevel', 'listen.port', 'control.socket', 'routeReflector.clusterId']);
   const off = cfg(A.replace('asn: 65001\n', 'asn: 65001\nlisten: false\n'));
   assert.deepEqual(diffConfig(cfg(A), off).globalChanged, ['listen.enabled']);
   const addr = cfg(A.replace('asn: 65001\n', 'asn: 65001\nlisten: {address: 10.0.0.1}\n'));

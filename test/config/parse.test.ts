@@ -31,6 +31,9 @@ function expectOnly(text: string, path: string, reason: string, file?: string): 
   return p;
 }
 
+/** Peer keys of the RIB and policy whose defaults do not depend on the peer type. */
+const RIB_DEFAULTS = { routeReflectorClient: false, nextHop: 'auto', advertisementInterval: 0, allowOwnAs: 0 } as const;
+
 const FIXTURES = new URL('../fixtures/config/', import.meta.url);
 const fixture = (name: string) => new URL(name, FIXTURES).pathname;
 
@@ -57,6 +60,10 @@ test('valid.yaml: every key read, defaults filled, addresses and prefixes canoni
     description: 'rack 1 top-of-rack',
     addPaths: 'both',
     gracefulRestart: { restartTime: 300 },
+    // eBGP (65002 ≠ 65001), no import/export given: RFC 8212 defaults.
+    ...RIB_DEFAULTS,
+    import: { kind: 'none' },
+    export: { kind: 'none' },
   });
   assert.deepEqual(c.peers[1], {
     name: 'peer_fd00__2',
@@ -68,6 +75,9 @@ test('valid.yaml: every key read, defaults filled, addresses and prefixes canoni
     families: ['ipv6-unicast'],
     port: 179,
     gracefulRestart: { restartTime: 120 },
+    ...RIB_DEFAULTS,
+    import: { kind: 'none' },
+    export: { kind: 'none' },
   });
   assert.deepEqual(c.peers[2], {
     name: 'peer_fe80__2_eth0_port_1790',
@@ -78,6 +88,10 @@ test('valid.yaml: every key read, defaults filled, addresses and prefixes canoni
     connectRetry: 120,
     families: ['ipv6-unicast'],
     port: 1790,
+    // iBGP (65001): import and export default to all.
+    ...RIB_DEFAULTS,
+    import: { kind: 'all' },
+    export: { kind: 'all' },
   });
   assert.deepEqual(c.originate, [
     { prefix: '10.244.1.0/26', family: 'ipv4-unicast' },
@@ -102,6 +116,9 @@ test('minimal config: defaults', () => {
     peers: [],
     originate: [],
     logLevel: 'info',
+    routeReflector: { clusterId: 0xc0000201 },
+    gracefulRestart: { deferralTime: 240 },
+    policies: {},
     source: fixture('minimal.yaml'),
   });
 });

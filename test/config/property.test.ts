@@ -5,10 +5,17 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { compilePolicy, resolvePolicy } from '../../src/policy/compile.ts';
 
 function onlyConfigError(text: string, file: string): void {
   try {
-    parseConfig(text, file);
+    const config = parseConfig(text, file);
+    // Whatever validates must compile: policies are "already validated" for compilePolicy.
+    for (const peer of config.peers) {
+      resolvePolicy(peer.import, config.policies, peer.name, 'import');
+      resolvePolicy(peer.export, config.policies, peer.name, 'export');
+    }
+    for (const [name, spec] of Object.entries(config.policies)) compilePolicy(name, spec);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     assert.ok(err.problems.length > 0);
@@ -18,9 +25,13 @@ function onlyConfigError(text: string, file: string): void {
 
 // Values near the schema: real keys and plausible values, so the generator reaches deep checks.
 const keyNames = ['routerId', 'asn', 'listen', 'address', 'port', 'control', 'socket', 'peers', 'name', 'holdTime', 'keepalive',
-  'families', 'localAddress', 'originate', 'prefix', 'nextHop', 'addPaths', 'gracefulRestart', 'restartTime', 'logLevel', '__proto__', 'x'];
+  'families', 'localAddress', 'originate', 'prefix', 'nextHop', 'addPaths', 'gracefulRestart', 'restartTime', 'logLevel', '__proto__', 'x',
+  // RIB and policy keys
+  'policies', 'p', 'all', 'import', 'export', 'match', 'action', 'prefixWithin', 'prefixLength', 'min', 'max', 'community', 'asPathPrefix',
+  'not', 'addCommunities', 'prepend', 'maxPrefixes', 'limit', 'routeReflector', 'clusterId', 'routeReflectorClient', 'deferralTime'];
 const leaf = fc.oneof(
   fc.constantFrom('10.0.0.1', '::', 'fe80::1%eth0', '10.0.0.0/8', 'fd00::1/64', 'ipv4-unicast', 'both', 'info', '', '0.0.0.0'),
+  fc.constantFrom('accept', 'reject', 'all', 'none', 'p', '65000:100', '1:2:3', '26-32', 'no-export', 'self', 'cali*'),
   fc.integer({ min: -5, max: 70000 }),
   fc.constantFrom(0, 4294967296, 1.5, Number.NaN, true, false, null),
   fc.string(),

@@ -15,13 +15,13 @@ import type { PeerView, RouteView } from '../../src/control/views.ts';
 
 const PORT = 20179 + (process.pid % 1000);
 
-function config(me: string, asn: number, them: string, theirAsn: number, dir: string, originate: object[], passive: boolean): string {
+function config(me: string, asn: number, them: string, theirAsn: number, dir: string, originate: object[], passive: boolean, extra: object = {}): string {
   return JSON.stringify({
     routerId: me,
     asn,
     listen: { address: me, port: PORT },
     control: { socket: join(dir, `${me}.ctl`) },
-    peers: [{ name: `peer_${them.replaceAll('.', '_')}`, address: them, asn: theirAsn, port: PORT, localAddress: me, passive, connectRetry: 1, holdTime: 9, families: ['ipv4-unicast', 'ipv6-unicast'] }],
+    peers: [{ name: `peer_${them.replaceAll('.', '_')}`, address: them, asn: theirAsn, port: PORT, localAddress: me, passive, connectRetry: 1, holdTime: 9, families: ['ipv4-unicast', 'ipv6-unicast'], import: 'all', export: 'all', ...extra }],
     originate,
   });
 }
@@ -36,10 +36,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms 
   }
 }
 
+// a's peer uses `nextHop: keep`: its IPv6 route keeps its configured next hop (a loopback IPv4
+// session has no IPv6 address of its own to offer), its IPv4 route has none and goes out as self.
 test('two daemons peer over eBGP on loopback and exchange IPv4 and IPv6 routes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tern-daemon-'));
   const log = createLogger({ level: process.env.TERN_TEST_LOG ?? 'silent' });
-  const a = new Daemon(parseConfig(config('127.0.0.1', 65001, '127.0.0.2', 65002, dir, [{ prefix: '10.244.1.0/26' }, { prefix: 'fd00:244:1::/64', nextHop: 'fd00::1' }], false), 'a.json'), log);
+  const a = new Daemon(parseConfig(config('127.0.0.1', 65001, '127.0.0.2', 65002, dir, [{ prefix: '10.244.1.0/26' }, { prefix: 'fd00:244:1::/64', nextHop: 'fd00::1' }], false, { nextHop: 'keep' }), 'a.json'), log);
   const b = new Daemon(parseConfig(config('127.0.0.2', 65002, '127.0.0.1', 65001, dir, [{ prefix: '10.244.2.0/26' }, { prefix: '10.244.3.0/26', nextHop: '127.0.0.9' }], true), 'b.json'), log);
   try {
     await a.start();
@@ -54,8 +56,9 @@ test('two daemons peer over eBGP on loopback and exchange IPv4 and IPv6 routes',
     await waitFor('b established', () => established(sockB));
     assert.deepEqual([...peerOfA.families].sort(), ['ipv4-unicast', 'ipv6-unicast']);
 
-    const routesOf = async (sock: string, n: number, family?: string) => {
-      const routes = (await controlRequest(sock, 'show routes', family ? { family } : {})) as RouteView[];
+    // Routes learned from the one peer (the Loc-RIB also lists our own originated ones).
+    const routesOf = async (sock: string, n: number) => {
+      const routes = ((await controlRequest(sock, 'show routes')) as RouteView[]).filter((r) => r.peer !== null);
       return routes.length >= n ? routes : undefined;
     };
     const atA = await waitFor('routes at a', () => routesOf(sockA, 2));
@@ -63,7 +66,8 @@ test('two daemons peer over eBGP on loopback and exchange IPv4 and IPv6 routes',
       atA.map((r) => [r.prefix, r.nextHop, r.asPath, r.origin, r.peer]),
       [
         ['10.244.2.0/26', '127.0.0.2', [65002], 'igp', 'peer_127_0_0_2'],
-        ['10.244.3.0/26', '127.0.0.9', [65002], 'igp', 'peer_127_0_0_2'],
+        // eBGP: next hop self (RFC 4271 §5.1.3), even for a route originated with its own next hop.
+        ['10.244.3.0/26', '127.0.0.2', [65002], 'igp', 'peer_127_0_0_2'],
       ],
     );
     const atB = await waitFor('routes at b', () => routesOf(sockB, 2));
@@ -75,8 +79,9 @@ test('two daemons peer over eBGP on loopback and exchange IPv4 and IPv6 routes',
       ],
     );
     assert.equal(atB[0]!.localPref, null, 'no LOCAL_PREF over eBGP (RFC 4271 §5.1.5)');
-    const v6only = (await controlRequest(sockB, 'show routes', { family: 'ipv6-unicast' })) as RouteView[];
+    const v6only = (await controlRequest(sockB, 'show routes', { family: 'ipv6-unicast', peer: 'peer_127_0_0_1' })) as RouteView[];
     assert.deepEqual(v6only.map((r) => r.prefix), ['fd00:244:1::/64']);
+    assert.equal(v6only[0]!.best, true);
     await assert.rejects(controlRequest(sockB, 'show routes', { family: 'ipv4-flowspec' }), /unknown family/);
     await assert.rejects(controlRequest(sockB, 'show routes', { peer: 'nobody' }), /no peer named "nobody"/);
 
@@ -92,7 +97,7 @@ test('two daemons peer over eBGP on loopback and exchange IPv4 and IPv6 routes',
     });
     assert.match(down.lastError!, /Administrative Shutdown/);
     assert.match(down.lastError!, /maintenance window/);
-    assert.deepEqual(await controlRequest(sockB, 'show routes'), []);
+    assert.deepEqual(((await controlRequest(sockB, 'show routes')) as RouteView[]).filter((r) => r.peer !== null), []);
   } finally {
     await Promise.allSettled([a.stop(), b.stop()]);
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // parsers for `show protocols all NAME` and `show route all protocol NAME`. Config writing is
 // per version (bird2.ts, bird1.ts) because the grammars differ (channels vs. one table).
 import { run } from '../proc.ts';
-import type { Family, RouteInfo, SessionStatus } from '../types.ts';
+import { GR_RESTART_TIME, type AddPaths, type Family, type RouteDetail, type RouteInfo, type SessionSpec, type SessionStatus } from '../types.ts';
 
 /** BIRD symbols are [A-Za-z0-9_]; lab names use '-'. */
 export function birdSymbol(name: string): string {
@@ -59,6 +59,58 @@ export function parseBirdRoutes(output: string): RouteInfo[] {
   return routes;
 }
 
+/** A path from `show route all` with the protocol (session) it came from. */
+export interface BirdRouteDetail extends Omit<RouteDetail, 'from'> {
+  protocol: string;
+}
+
+/**
+ * Parses `show route all` (every protocol) of BIRD 1.6 or 2.0 into paths with RFC 4456
+ * details: `BGP.originator_id: A.B.C.D`, `BGP.cluster_list: A.B.C.D ...`. BIRD 2.0 does not
+ * mark a path kept across a neighbor's graceful restart in `show route`; it says so per session
+ * (`Neighbor graceful restart active` in `show protocols all`), so `stale` is always false here.
+ * Non-BGP paths (static) are left out.
+ */
+export function parseBirdRouteDetails(output: string): BirdRouteDetail[] {
+  const routes: BirdRouteDetail[] = [];
+  let prefix: string | undefined;
+  let current: BirdRouteDetail | undefined;
+  const startPath = (line: string): void => {
+    const protocol = /\[(\S+)\s/.exec(line)?.[1] ?? '';
+    current = { protocol, prefix: prefix!, nextHop: '', asPath: [], originatorId: undefined, clusterList: [], stale: false };
+    routes.push(current);
+  };
+  for (const line of output.split('\n')) {
+    const start = ROUTE_START.exec(line);
+    if (start) {
+      prefix = start[1]!;
+      startPath(line);
+      continue;
+    }
+    if (prefix !== undefined && ALT_ROUTE_START.test(line) && !/^\s+(BGP|Type)\b/.test(line)) {
+      startPath(line);
+      continue;
+    }
+    if (current === undefined) continue;
+    const attr = /^\s+BGP\.(\w+):\s*(.*)$/.exec(line);
+    if (attr === null) continue;
+    const [, name, value] = attr as unknown as [string, string, string];
+    if (name === 'as_path') current.asPath = (value.match(/\d+/g) ?? []).map(Number);
+    if (name === 'next_hop') current.nextHop = value.split(/\s+/)[0] ?? '';
+    if (name === 'originator_id') current.originatorId = value.trim();
+    if (name === 'cluster_list') current.clusterList = value.trim().split(/\s+/).filter(Boolean);
+  }
+  return routes.filter((r) => r.nextHop !== '');
+}
+
+/** Maps BIRD paths to RouteDetail, naming the neighbor by the session's remote address. */
+export function birdDetailsByAddress(routes: BirdRouteDetail[], sessions: readonly SessionSpec[]): RouteDetail[] {
+  return routes.flatMap(({ protocol, ...r }) => {
+    const s = sessions.find((x) => birdSymbol(x.label) === protocol);
+    return s === undefined ? [] : [{ ...r, from: s.remoteAddress }];
+  });
+}
+
 export function familyOfPrefix(prefix: string): Family {
   return prefix.includes(':') ? 'ipv6-unicast' : 'ipv4-unicast';
 }
@@ -72,7 +124,34 @@ export interface BirdSessionConfig {
   families: Family[];
   /** IPv6 next hop to send when IPv6 routes ride an IPv4 transport. */
   nextHop6?: string;
+  // Scenario options; absent = the session lab's config.
+  rrClient?: boolean;
+  /** `rr cluster id` (written on every session of a reflector). */
+  clusterId?: string;
+  addPaths?: AddPaths;
+  gracefulRestart?: boolean;
+  keepNextHop?: boolean;
 }
+
+/** BIRD's words for RFC 7911 directions (`add paths on` = both). */
+export function birdAddPaths(a: AddPaths | undefined): string {
+  return a === undefined ? '' : ` add paths ${a === 'both' ? 'on' : a};`;
+}
+
+/** Protocol-level RFC 4456 / RFC 4724 options, shared by BIRD 1.6 and 2. */
+export function birdProtocolOptions(s: { rrClient?: boolean; clusterId?: string; gracefulRestart?: boolean }): string {
+  const out: string[] = [];
+  if (s.rrClient === true) out.push('rr client;');
+  if (s.clusterId !== undefined) out.push(`rr cluster id ${s.clusterId};`);
+  if (s.gracefulRestart === true) out.push(`graceful restart on; graceful restart time ${GR_RESTART_TIME};`);
+  return out.length === 0 ? '' : `  ${out.join(' ')}`;
+}
+
+/**
+ * Global option when any session does graceful restart: during recovery (`bird -R`) BIRD waits
+ * for End-of-RIB from its peers before it exports; bound that wait so a silent peer costs 20 s.
+ */
+export const BIRD_GR_WAIT = 'graceful restart wait 20;';
 
 /** Timers shared by both versions: quick reconnects so restarts converge in seconds. */
 export const BIRD_FAST_TIMERS = 'connect retry time 2; error wait time 1,5; hold time 9; keepalive time 3;';

@@ -10,8 +10,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, startDaemon, stopDaemon, type DaemonProcess } from '../proc.ts';
 import { waitFor } from '../wait.ts';
-import type { Family, PeerDriver, PeerSpec, RouteInfo, SessionSpec, SessionStatus } from '../types.ts';
-import { BIRD_FAST_TIMERS, birdc, birdSymbol, familyOfPrefix, parseBirdProtocol, parseBirdRoutes } from './bird-common.ts';
+import type { Family, PeerDriver, PeerSpec, RouteDetail, RouteInfo, SessionSpec, SessionStatus } from '../types.ts';
+import {
+  BIRD_FAST_TIMERS,
+  BIRD_GR_WAIT,
+  birdAddPaths,
+  birdc,
+  birdDetailsByAddress,
+  birdProtocolOptions,
+  birdSymbol,
+  familyOfPrefix,
+  parseBirdProtocol,
+  parseBirdRouteDetails,
+  parseBirdRoutes,
+} from './bird-common.ts';
 
 export const BIRD1_ROOT = fileURLToPath(new URL('../../.cache/bird1/usr/sbin/', import.meta.url));
 export const BIRD1 = {
@@ -28,8 +40,9 @@ export function bird1Installed(): boolean {
   return Object.values(BIRD1).every((p) => existsSync(p));
 }
 
-function bird1Config(routerId: string, statics: string[], sessions: SessionSpec[]): string {
+function bird1Config(routerId: string, statics: string[], sessions: SessionSpec[], clusterId: string | undefined): string {
   const out = [`router id ${routerId};`, 'log stderr all;', 'protocol device { scan time 10; }'];
+  if (sessions.some((s) => s.gracefulRestart === true)) out.push(BIRD_GR_WAIT);
   if (statics.length > 0) out.push(`protocol static static1 { ${statics.map((p) => `route ${p} blackhole;`).join(' ')} }`);
   for (const s of sessions) {
     const ibgp = s.localAsn === s.remoteAsn;
@@ -37,12 +50,13 @@ function bird1Config(routerId: string, statics: string[], sessions: SessionSpec[
       `protocol bgp ${birdSymbol(s.label)} {`,
       `  local ${s.localAddress} as ${s.localAsn};`,
       `  neighbor ${s.remoteAddress} as ${s.remoteAsn};${ibgp ? ' direct;' : ''}`,
-      `  import all; export all; next hop self;${ibgp ? ' gateway direct;' : ''}`,
+      `  import all; export all;${s.keepNextHop === true ? '' : ' next hop self;'}${ibgp ? ' gateway direct;' : ''}${birdAddPaths(s.addPaths)}`,
       `  connect delay time 1; ${BIRD_FAST_TIMERS}`,
+      birdProtocolOptions({ ...s, clusterId }),
       '}',
     );
   }
-  return out.join('\n') + '\n';
+  return out.filter((l) => l !== '').join('\n') + '\n';
 }
 
 interface Bird1Instance {
@@ -68,7 +82,7 @@ export class Bird1Peer implements PeerDriver {
     const make = (family: Family, suffix: string, daemon: string, client: string): Bird1Instance => {
       const conf = join(spec.workDir, `bird${suffix}.conf`);
       const sessions = spec.sessions.filter((s) => s.families[0] === family);
-      writeFileSync(conf, bird1Config(spec.routerId, spec.prefixes[family], sessions));
+      writeFileSync(conf, bird1Config(spec.routerId, spec.prefixes[family], sessions, spec.clusterId));
       return { family, daemon, client, conf, socket: join(spec.workDir, `bird${suffix}.ctl`), log: join(spec.workDir, `bird${suffix}.log`) };
     };
     this.instances = [make('ipv4-unicast', '', BIRD1.daemon4, BIRD1.client4), make('ipv6-unicast', '6', BIRD1.daemon6, BIRD1.client6)];
@@ -79,11 +93,12 @@ export class Bird1Peer implements PeerDriver {
     return (r.stdout + r.stderr).trim();
   }
 
-  async start(): Promise<void> {
+  async start(opts: { recovery?: boolean } = {}): Promise<void> {
     await Promise.all(
       this.instances.map(async (i) => {
         const pid = i.socket.replace(/\.ctl$/, '.pid');
-        i.proc = startDaemon(`bird1-${this.spec.relation}-${i.family}`, i.daemon, ['-f', '-c', i.conf, '-s', i.socket, '-P', pid], i.log, this.spec.namespace);
+        const args = ['-f', '-c', i.conf, '-s', i.socket, '-P', pid, ...(opts.recovery === true ? ['-R'] : [])];
+        i.proc = startDaemon(`bird1-${this.spec.relation}-${i.family}`, i.daemon, args, i.log, this.spec.namespace);
         await waitFor(`${i.daemon} control socket`, async () => {
           if (!i.proc?.isRunning()) throw new Error(`exited; see ${i.log}`);
           await birdc(i.client, i.socket, ['show', 'status']);
@@ -114,6 +129,13 @@ export class Bird1Peer implements PeerDriver {
     const i = this.instanceFor(label);
     const out = await birdc(i.client, i.socket, ['show', 'route', 'all', 'protocol', birdSymbol(label)]);
     return parseBirdRoutes(out).filter((r) => familyOfPrefix(r.prefix) === family);
+  }
+
+  async routeDetails(family: Family): Promise<RouteDetail[]> {
+    const i = this.instances.find((x) => x.family === family);
+    if (i === undefined) return [];
+    const out = await birdc(i.client, i.socket, ['show', 'route', 'all']);
+    return birdDetailsByAddress(parseBirdRouteDetails(out), this.spec.sessions);
   }
 
   async notificationReport(label: string): Promise<string> {

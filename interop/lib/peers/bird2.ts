@@ -7,14 +7,20 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, startDaemon, stopDaemon, type DaemonProcess } from '../proc.ts';
 import { waitFor } from '../wait.ts';
-import type { Family, PeerDriver, PeerSpec, RouteInfo, SessionStatus } from '../types.ts';
+import type { Family, PeerDriver, PeerSpec, RouteDetail, RouteInfo, SessionStatus } from '../types.ts';
 import {
   BIRD_FAST_TIMERS,
+  BIRD_GR_WAIT,
+  birdDetailsByAddress,
+  birdAddPaths,
+  birdProtocolOptions,
+  parseBirdRouteDetails,
   birdc,
   birdSymbol,
   familyOfPrefix,
   parseBirdProtocol,
   parseBirdRoutes,
+  type BirdRouteDetail,
   type BirdSessionConfig,
 } from './bird-common.ts';
 
@@ -22,6 +28,7 @@ export const BIRD2 = { daemon: '/usr/sbin/bird', client: '/usr/sbin/birdc' };
 
 export function bird2Config(routerId: string, statics: Record<Family, string[]>, sessions: BirdSessionConfig[]): string {
   const out = [`router id ${routerId};`, 'log stderr all;', 'protocol device { scan time 10; }', ''];
+  if (sessions.some((s) => s.gracefulRestart === true)) out.push(BIRD_GR_WAIT);
   if (statics['ipv4-unicast'].length > 0) {
     out.push(`protocol static static4 { ipv4; ${statics['ipv4-unicast'].map((p) => `route ${p} blackhole;`).join(' ')} }`);
   }
@@ -32,22 +39,26 @@ export function bird2Config(routerId: string, statics: Record<Family, string[]>,
     const ibgp = s.localAsn === s.remoteAsn;
     // iBGP next hops are on the shared subnet: resolve them directly (no IGP in the lab).
     const gateway = ibgp ? ' gateway direct;' : '';
+    const addPaths = birdAddPaths(s.addPaths);
     const channels: string[] = [];
-    if (s.families.includes('ipv4-unicast')) channels.push(`  ipv4 { import all; export all; next hop self;${gateway} };`);
+    if (s.families.includes('ipv4-unicast')) {
+      channels.push(`  ipv4 { import all; export all;${s.keepNextHop === true ? '' : ' next hop self;'}${gateway}${addPaths} };`);
+    }
     if (s.families.includes('ipv6-unicast')) {
       const nh = s.remoteAddress.includes(':') ? 'next hop self;' : `next hop address ${s.nextHop6 ?? ''};`;
-      channels.push(`  ipv6 { import all; export all; ${nh}${gateway} };`);
+      channels.push(`  ipv6 { import all; export all; ${s.keepNextHop === true ? '' : nh}${gateway}${addPaths} };`);
     }
     out.push(
       `protocol bgp ${s.protocol} {`,
       `  local ${s.localAddress} as ${s.localAsn};`,
       `  neighbor ${s.remoteAddress} as ${s.remoteAsn};${ibgp ? ' direct;' : ''}`,
       `  connect delay time 1; ${BIRD_FAST_TIMERS}`,
+      birdProtocolOptions(s),
       ...channels,
       '}',
     );
   }
-  return out.join('\n') + '\n';
+  return out.filter((l) => l !== '').join('\n') + '\n';
 }
 
 /** Runs one BIRD 2 process with a private control socket; shared by the peer and the stand-in. */
@@ -71,8 +82,10 @@ export class Bird2Process {
     writeFileSync(this.confFile, config);
   }
 
-  async start(): Promise<void> {
+  /** `recovery`: `bird -R`, a graceful restart (R and F bits in its OPEN, RFC 4724 §3). */
+  async start(opts: { recovery?: boolean } = {}): Promise<void> {
     const args = ['-f', '-c', this.confFile, '-s', this.socket, '-P', join(this.workDir, 'bird.pid')];
+    if (opts.recovery === true) args.push('-R');
     this.proc = startDaemon(this.name, BIRD2.daemon, args, this.logFile, this.namespace);
     await waitFor(`${this.name} control socket`, async () => {
       if (!this.proc?.isRunning()) throw new Error(`bird exited; see ${this.logFile}`);
@@ -93,6 +106,17 @@ export class Bird2Process {
     const out = await birdc(BIRD2.client, this.socket, ['show', 'route', 'all', 'protocol', protocol]);
     return parseBirdRoutes(out).filter((r) => familyOfPrefix(r.prefix) === family);
   }
+
+  /** Every BGP path in the master tables, with the protocol it came from. */
+  async routeDetails(family: Family): Promise<BirdRouteDetail[]> {
+    const out = await birdc(BIRD2.client, this.socket, ['show', 'route', 'all']);
+    return parseBirdRouteDetails(out).filter((r) => familyOfPrefix(r.prefix) === family);
+  }
+
+  /** Raw `show protocols all NAME` (capabilities, graceful restart state). */
+  protocolText(protocol: string): Promise<string> {
+    return birdc(BIRD2.client, this.socket, ['show', 'protocols', 'all', protocol]);
+  }
 }
 
 export class Bird2Peer implements PeerDriver {
@@ -109,6 +133,11 @@ export class Bird2Peer implements PeerDriver {
       remoteAsn: s.remoteAsn,
       families: s.families,
       nextHop6: spec.ipv6Address,
+      rrClient: s.rrClient,
+      clusterId: spec.clusterId,
+      addPaths: s.addPaths,
+      gracefulRestart: s.gracefulRestart,
+      keepNextHop: s.keepNextHop,
     }));
     const config = bird2Config(spec.routerId, spec.prefixes, sessions);
     this.bird = new Bird2Process(`bird2-${spec.relation}`, spec.namespace, spec.workDir, config);
@@ -119,8 +148,8 @@ export class Bird2Peer implements PeerDriver {
     return (r.stdout + r.stderr).trim();
   }
 
-  start(): Promise<void> {
-    return this.bird.start();
+  start(opts?: { recovery?: boolean }): Promise<void> {
+    return this.bird.start(opts);
   }
 
   async stop(signal?: NodeJS.Signals): Promise<void> {
@@ -133,6 +162,15 @@ export class Bird2Peer implements PeerDriver {
 
   routes(label: string, family: Family): Promise<RouteInfo[]> {
     return this.bird.routes(birdSymbol(label), family);
+  }
+
+  async routeDetails(family: Family): Promise<RouteDetail[]> {
+    return birdDetailsByAddress(await this.bird.routeDetails(family), this.spec.sessions);
+  }
+
+  /** Raw `show protocols all` for a session: capabilities and graceful restart state. */
+  protocolText(label: string): Promise<string> {
+    return this.bird.protocolText(birdSymbol(label));
   }
 
   async notificationReport(label: string): Promise<string> {

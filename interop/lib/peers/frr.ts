@@ -10,7 +10,7 @@ import { writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, startDaemon, stopDaemon, type DaemonProcess } from '../proc.ts';
 import { waitFor } from '../wait.ts';
-import type { Family, PeerDriver, PeerSpec, RouteInfo, SessionStatus } from '../types.ts';
+import type { Family, PeerDriver, PeerSpec, RouteDetail, RouteInfo, SessionStatus } from '../types.ts';
 
 export const FRR = { bgpd: '/usr/lib/frr/bgpd', zebra: '/usr/lib/frr/zebra', vtysh: '/usr/bin/vtysh' };
 
@@ -59,6 +59,20 @@ interface FrrPath {
   nexthops?: { ip?: string; scope?: string }[];
 }
 
+/** One path of `show bgp ipv4 unicast PREFIX json` (the per-prefix view has RFC 4456 details). */
+interface FrrDetailedPath {
+  aspath?: { string?: string };
+  originatorId?: string;
+  clusterList?: { list?: string[] };
+  stale?: boolean;
+  peer?: { peerId?: string };
+  nexthops?: { ip?: string; scope?: string }[];
+}
+
+function globalNextHop(hops: { ip?: string; scope?: string }[] | undefined): string {
+  return (hops?.find((h) => h.scope === undefined || h.scope === 'global') ?? hops?.[0])?.ip ?? '';
+}
+
 export class FrrPeer implements PeerDriver {
   readonly spec: PeerSpec;
   private readonly runDir: string;
@@ -69,6 +83,9 @@ export class FrrPeer implements PeerDriver {
 
   constructor(spec: PeerSpec) {
     this.spec = spec;
+    // The scenarios use FRR as a plain iBGP speaker only; it has no config for these here.
+    const unsupported = spec.sessions.filter((s) => s.rrClient === true || s.addPaths !== undefined || s.gracefulRestart === true);
+    if (spec.clusterId !== undefined || unsupported.length > 0) throw new Error('frr driver: no config for reflector, ADD-PATH or graceful restart options');
     this.runDir = join(spec.workDir, 'run');
     mkdirSync(this.runDir, { recursive: true });
     // zebra drops to the frr user: it must be able to create its pid file and sockets here.
@@ -142,8 +159,30 @@ export class FrrPeer implements PeerDriver {
     for (const [prefix, paths] of Object.entries(table.routes ?? {})) {
       for (const p of paths) {
         if (p.peerId !== address) continue;
-        const global = p.nexthops?.find((h) => h.scope === undefined || h.scope === 'global') ?? p.nexthops?.[0];
-        routes.push({ prefix, nextHop: global?.ip ?? '', asPath: (p.path?.match(/\d+/g) ?? []).map(Number) });
+        routes.push({ prefix, nextHop: globalNextHop(p.nexthops), asPath: (p.path?.match(/\d+/g) ?? []).map(Number) });
+      }
+    }
+    return routes;
+  }
+
+  async routeDetails(family: Family): Promise<RouteDetail[]> {
+    const afi = family === 'ipv4-unicast' ? 'ipv4' : 'ipv6';
+    const table = JSON.parse(await this.vtysh(`show bgp ${afi} unicast json`)) as { routes?: Record<string, FrrPath[]> };
+    const routes: RouteDetail[] = [];
+    for (const prefix of Object.keys(table.routes ?? {})) {
+      const detail = JSON.parse(await this.vtysh(`show bgp ${afi} unicast ${prefix} json`)) as { paths?: FrrDetailedPath[] };
+      for (const p of detail.paths ?? []) {
+        const from = p.peer?.peerId ?? '';
+        if (from === '' || from === '0.0.0.0' || from === '::') continue; // locally originated
+        routes.push({
+          prefix,
+          nextHop: globalNextHop(p.nexthops),
+          asPath: (p.aspath?.string?.match(/\d+/g) ?? []).map(Number),
+          from,
+          originatorId: p.originatorId,
+          clusterList: p.clusterList?.list ?? [],
+          stale: p.stale === true,
+        });
       }
     }
     return routes;

@@ -11,7 +11,7 @@ import { writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, startDaemon, stopDaemon, type DaemonProcess } from '../proc.ts';
 import { waitFor } from '../wait.ts';
-import type { Family, PeerDriver, PeerSpec, RouteInfo, SessionStatus } from '../types.ts';
+import type { Family, PeerDriver, PeerSpec, RouteDetail, RouteInfo, SessionStatus } from '../types.ts';
 
 export const GOBGP = { daemon: '/usr/bin/gobgpd', client: '/usr/bin/gobgp' };
 
@@ -65,7 +65,40 @@ function gobgpConfig(spec: PeerSpec): string {
 
 interface GobgpPath {
   'neighbor-ip'?: string;
-  attrs?: { type: number; as_paths?: { asns?: number[] }[]; nexthop?: string }[];
+  stale?: boolean;
+  attrs?: { type: number; as_paths?: { asns?: number[] }[]; nexthop?: string; value?: unknown }[];
+}
+
+/** Path attribute type codes in gobgp's JSON (RFC 4271 §5, RFC 4456 §7, RFC 4760). */
+const ATTR = { AS_PATH: 2, NEXT_HOP: 3, ORIGINATOR_ID: 9, CLUSTER_LIST: 10, MP_REACH_NLRI: 14 } as const;
+
+function gobgpRoute(prefix: string, p: GobgpPath): RouteDetail {
+  const attr = (type: number): NonNullable<GobgpPath['attrs']>[number] | undefined => p.attrs?.find((a) => a.type === type);
+  const asPath = attr(ATTR.AS_PATH)?.as_paths?.flatMap((seg) => seg.asns ?? []) ?? [];
+  const nextHop = (attr(ATTR.NEXT_HOP) ?? attr(ATTR.MP_REACH_NLRI))?.nexthop ?? '';
+  const originator = attr(ATTR.ORIGINATOR_ID)?.value;
+  const clusters = attr(ATTR.CLUSTER_LIST)?.value;
+  return {
+    prefix,
+    nextHop,
+    asPath,
+    from: p['neighbor-ip'] ?? '',
+    originatorId: typeof originator === 'string' ? originator : undefined,
+    clusterList: Array.isArray(clusters) ? clusters.map(String) : [],
+    stale: p.stale === true,
+  };
+}
+
+/** Scenario options this driver has no config for: a scenario asking for one fails loudly. */
+function unsupportedOptions(spec: PeerSpec): string[] {
+  const out: string[] = [];
+  if (spec.clusterId !== undefined) out.push('clusterId');
+  for (const s of spec.sessions) {
+    if (s.rrClient === true) out.push(`${s.label}.rrClient`);
+    if (s.addPaths !== undefined) out.push(`${s.label}.addPaths`);
+    if (s.gracefulRestart === true) out.push(`${s.label}.gracefulRestart`);
+  }
+  return out;
 }
 
 export class GobgpPeer implements PeerDriver {
@@ -76,6 +109,8 @@ export class GobgpPeer implements PeerDriver {
 
   constructor(spec: PeerSpec) {
     this.spec = spec;
+    const unsupported = unsupportedOptions(spec);
+    if (unsupported.length > 0) throw new Error(`gobgp driver: no config for ${unsupported.join(', ')}`);
     mkdirSync(spec.workDir, { recursive: true });
     this.conf = join(spec.workDir, 'gobgpd.toml');
     this.log = join(spec.workDir, 'gobgpd.log');
@@ -136,17 +171,13 @@ export class GobgpPeer implements PeerDriver {
 
   async routes(label: string, family: Family): Promise<RouteInfo[]> {
     const address = this.address(label);
+    return (await this.routeDetails(family)).filter((r) => r.from === address).map(({ prefix, nextHop, asPath }) => ({ prefix, nextHop, asPath }));
+  }
+
+  async routeDetails(family: Family): Promise<RouteDetail[]> {
     const rib = JSON.parse(await this.cli(['global', 'rib', '-a', family === 'ipv4-unicast' ? 'ipv4' : 'ipv6', '-j'])) as Record<string, GobgpPath[]>;
-    const routes: RouteInfo[] = [];
-    for (const [prefix, paths] of Object.entries(rib)) {
-      for (const p of paths) {
-        if (p['neighbor-ip'] !== address) continue;
-        const asPath = p.attrs?.find((a) => a.type === 2)?.as_paths?.flatMap((seg) => seg.asns ?? []) ?? [];
-        const nextHop = p.attrs?.find((a) => a.type === 3 || a.type === 14)?.nexthop ?? '';
-        routes.push({ prefix, nextHop, asPath });
-      }
-    }
-    return routes;
+    // Locally added paths have no neighbor-ip (or an unspecified one).
+    return Object.entries(rib).flatMap(([prefix, paths]) => paths.map((p) => gobgpRoute(prefix, p))).filter((r) => r.from !== '' && r.from !== '<nil>' && !/^(0\.0\.0\.0|::)$/.test(r.from));
   }
 
   async notificationReport(label: string): Promise<string> {

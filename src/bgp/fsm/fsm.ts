@@ -162,6 +162,8 @@ class Tx<N extends NegotiatedTimers> {
       const quick = opts.peerEnded === true && this.from === 'Established';
       const wait = quick ? this.s.config.connectDelay : nextIdleHoldTime(this.s, this.now);
       if (!quick) this.s.idleHoldTime = wait;
+      // A session that stayed up for errorForget forgets earlier errors (BIRD `error forget time`).
+      else if (this.s.establishedAt !== undefined && this.now - this.s.establishedAt >= this.s.config.errorForget * 1000) this.s.idleHoldTime = 0;
       this.setTimer('idleHold', jitter(wait, this.s.config.random));
     }
     this.resetConnection();

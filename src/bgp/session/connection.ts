@@ -28,6 +28,8 @@ export interface ConnectionHost {
   onEvent(conn: Connection, event: FsmEvent<Negotiated>): void;
   /** One whole message arrived (a view valid only during the call). */
   onFrame(conn: Connection, frame: Uint8Array): void;
+  /** Everything queued has been handed to the kernel: the producer may send more. */
+  onDrained?(conn: Connection): void;
 }
 
 export interface ConnectTarget {
@@ -226,6 +228,7 @@ export class Connection {
       if (!socket.write(next.frame, written)) this.blocked = true;
     }
     this.armSendHold();
+    if (!this.blocked && this.queue.length === 0) this.host.onDrained?.(this);
   }
 
   get pendingBytes(): number {

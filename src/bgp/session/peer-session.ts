@@ -33,6 +33,7 @@ import { buildOpen, negotiate, peerAsnOf, validateOpen, type Negotiated } from '
 import { describeNotification, encodeNotification, shutdownNotification } from '../messages/notification.ts';
 import {
   DEFAULT_CONTEXT,
+  type Capability,
   type CodecContext,
   type DecodedUpdate,
   type Family,
@@ -43,6 +44,13 @@ import {
 import { Connection, type ConnectionHost } from './connection.ts';
 
 export type AddPathMode = 'rx' | 'tx' | 'both';
+
+/** The second argument of the 'down' event. */
+export interface SessionDown {
+  reason: string;
+  notificationSent?: NotificationMessage;
+  notificationReceived?: NotificationMessage;
+}
 
 export interface PeerSessionOptions {
   name: string;
@@ -90,8 +98,9 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   private readonly opts: PeerSessionOptions;
   private readonly log: Logger;
   private readonly fsmConfig: FsmConfig;
-  private readonly localOpen: OpenMessage;
-  private readonly localOpenFrame: Uint8Array;
+  private localOpen: OpenMessage;
+  private localOpenFrame: Uint8Array;
+  private restarting = false;
   private conns: Connection[] = [];
   private nextConnId = 1;
   private reported: FsmState = 'Idle';
@@ -112,13 +121,20 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
       errorWaitMax: opts.errorWait?.max ?? DEFAULT_FSM_CONFIG.errorWaitMax,
       random: opts.random ?? Math.random,
     };
+    this.localOpen = this.buildLocalOpen();
+    this.localOpenFrame = encodeMessage(this.localOpen, DEFAULT_CONTEXT);
+  }
+
+  private buildLocalOpen(): OpenMessage {
+    const opts = this.opts;
+    const holdTime = this.fsmConfig.holdTime;
     const addPath = opts.addPaths ? opts.families.map((family) => ({ family, sendReceive: ADD_PATH_BITS[opts.addPaths!] })) : undefined;
-    // RFC 4724 §3: advertising Graceful Restart without Forwarding State bits says we keep no
-    // forwarding across our restarts but will re-announce and send End-of-RIB; R is unset.
+    // RFC 4724 §3: Graceful Restart without Forwarding State bits: we keep no forwarding across
+    // our restarts but re-announce and send End-of-RIB. R is set while we recover from a restart.
     const gracefulRestart = opts.gracefulRestart
-      ? { restartTime: opts.gracefulRestart.restartTime, restarting: false, notification: false, families: opts.families.map((family) => ({ family, forwardingState: false })) }
+      ? { restartTime: opts.gracefulRestart.restartTime, restarting: this.restarting, notification: false, families: opts.families.map((family) => ({ family, forwardingState: false })) }
       : undefined;
-    this.localOpen = buildOpen({
+    return buildOpen({
       asn: opts.local.asn,
       bgpId: opts.local.routerId,
       holdTime,
@@ -128,7 +144,24 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
       ...(addPath ? { addPath } : {}),
       ...(gracefulRestart ? { gracefulRestart } : {}),
     });
+  }
+
+  /** RFC 4724 §4.1: the Restart State (R) bit in OPENs sent from now on. */
+  setRestarting(restarting: boolean): void {
+    if (this.restarting === restarting) return;
+    this.restarting = restarting;
+    this.localOpen = this.buildLocalOpen();
     this.localOpenFrame = encodeMessage(this.localOpen, DEFAULT_CONTEXT);
+  }
+
+  /** The peer's Graceful Restart capability from its current OPEN, if any. */
+  get peerGracefulRestart(): Extract<Capability, { kind: 'graceful-restart' }> | undefined {
+    return this.info.remoteOpen?.capabilities.find((c): c is Extract<Capability, { kind: 'graceful-restart' }> => c.kind === 'graceful-restart');
+  }
+
+  /** Bytes queued for the Established connection and not yet taken by the kernel. */
+  get pendingBytes(): number {
+    return this.established()?.pendingBytes ?? 0;
   }
 
   // ===== Public API =====
@@ -162,9 +195,9 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
    * ManualStop: Cease / Administrative Shutdown with the RFC 9003 text on every connection past
    * OpenSent, then close. Resolves when the sockets are closed.
    */
-  async stop(reason?: string): Promise<void> {
+  async stop(reason?: string, custom?: NotificationMessage): Promise<void> {
     this.stopped = true;
-    const notification = reason ? shutdownNotification(CeaseSubcode.AdministrativeShutdown, reason) : undefined;
+    const notification = custom ?? (reason ? shutdownNotification(CeaseSubcode.AdministrativeShutdown, reason) : undefined);
     const conns = [...this.conns];
     for (const conn of conns) this.dispatch(conn, notification ? { type: 'ManualStop', notification } : { type: 'ManualStop' });
     await Promise.all(conns.map((c) => c.closed()));
@@ -175,6 +208,7 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   acceptIncoming(socket: net.Socket): void {
     socket.on('error', () => {}); // errors are logged by the Connection once attached
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (!this.stopped) this.wakeForIncoming();
     const admission: Admission = this.stopped ? { kind: 'reject', reason: 'session stopped' } : admitIncoming(this.views());
     switch (admission.kind) {
       case 'reject':
@@ -209,6 +243,20 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
     }
   }
 
+  /**
+   * A peer that ended a working session (a restart) and now calls back finds us in Idle for the
+   * short connect delay: end that wait now rather than refuse it. Error back-offs still refuse
+   * (RFC 4271 §8.1.1 DampPeerOscillations): idleHoldTime is non-zero only after errors.
+   */
+  private wakeForIncoming(): void {
+    const idle = this.conns.find((c) => c.fsm.state === 'Idle' && c.fsm.started && c.fsm.idleHoldTime === 0 && c.fsm.timers.idleHold !== undefined);
+    if (idle && this.conns.every((c) => c.fsm.state === 'Idle')) {
+      this.log.debug({ conn: idle.id }, 'incoming connection ends the connect delay');
+      idle.stopTimer('idleHold');
+      this.dispatch(idle, { type: 'IdleHoldTimer_Expires' });
+    }
+  }
+
   /** Queue whole encoded UPDATE frames; false when no connection is Established. */
   send(frames: Uint8Array[]): boolean {
     const conn = this.established();
@@ -224,6 +272,10 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   onEvent(conn: Connection, event: FsmEvent<Negotiated>): void {
     if (!this.conns.includes(conn)) return;
     this.dispatch(conn, event);
+  }
+
+  onDrained(conn: Connection): void {
+    if (conn === this.established()) this.emit('drain');
   }
 
   onFrame(conn: Connection, frame: Uint8Array): void {
@@ -404,7 +456,8 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
     this.log.info({ conn: conn.id, reason: detail, wasEstablished: down.wasEstablished }, 'connection down');
     if (down.wasEstablished) {
       this.info.uptimeSince = undefined;
-      later.push(() => this.emit('down', detail));
+      const info: SessionDown = { reason: detail, notificationSent: down.sent, notificationReceived: down.received };
+      later.push(() => this.emit('down', detail, info));
     }
   }
 

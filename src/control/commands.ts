@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// The control socket's commands, answered from a running daemon. Read-only views plus the few
+// operator actions (reload, route refresh). Unknown commands and bad arguments get a
+// CommandError naming what is wrong; nothing here changes routing state directly.
+import type { Daemon } from '../daemon.ts';
+import { FAMILIES, type Family } from '../bgp/messages/types.ts';
+import { ConfigError, formatConfigError } from '../config/index.ts';
+import { CommandError, type CommandHandler } from './server.ts';
+import { peerView, routeRows, ROUTE_TABLES, type RouteTable } from './views.ts';
+
+export const COMMANDS = ['show peers', 'show routes', 'show status', 'reload', 'refresh'] as const;
+
+export function commandHandler(daemon: Daemon): CommandHandler {
+  return async (command, args) => {
+    switch (command) {
+      case 'show peers':
+        return [...daemon.peers.values()].map((p) => peerView(daemon, p));
+      case 'show routes':
+        return showRoutes(daemon, args);
+      case 'show status':
+        return {
+          routerId: daemon.config.routerId,
+          asn: daemon.config.asn,
+          uptimeSeconds: Math.floor((Date.now() - daemon.startedAt) / 1000),
+          peers: daemon.peers.size,
+          destinations: daemon.rib.loc.size,
+          attributeSets: daemon.rib.attrs.size,
+          recovering: daemon.speaker.recovering,
+          pid: process.pid,
+        };
+      case 'reload':
+        try {
+          return await daemon.reload();
+        } catch (err) {
+          if (err instanceof ConfigError) throw new CommandError(`reload refused, the running configuration is unchanged:\n${formatConfigError(err)}`);
+          throw err;
+        }
+      case 'refresh': {
+        const entry = requirePeer(daemon, args.peer);
+        const families = args.family === undefined ? entry.config.families : [requireFamily(args.family)];
+        const sent = families.filter((f) => daemon.speaker.requestRefresh(entry.ref.id, f));
+        if (!sent.length) throw new CommandError(`peer "${entry.config.name}" is not established with route refresh for ${families.join(', ')}`);
+        return { peer: entry.config.name, families: sent };
+      }
+      default:
+        throw new CommandError(`unknown command "${command}" (known: ${COMMANDS.join(', ')})`);
+    }
+  };
+}
+
+function showRoutes(daemon: Daemon, args: Record<string, unknown>): unknown {
+  const family = args.family === undefined ? undefined : requireFamily(args.family);
+  const table = (args.table ?? 'loc') as RouteTable;
+  if (!ROUTE_TABLES.includes(table)) throw new CommandError(`unknown table "${String(args.table)}" (use ${ROUTE_TABLES.join(', ')})`);
+  const peer = args.peer === undefined ? undefined : requirePeer(daemon, args.peer);
+  if (table !== 'loc' && !peer) throw new CommandError(`--table ${table} needs --peer NAME`);
+  return routeRows(daemon, table, { family, peer });
+}
+
+function requireFamily(value: unknown): Family {
+  if (!FAMILIES.includes(value as Family)) throw new CommandError(`unknown family "${String(value)}" (use ${FAMILIES.join(' or ')})`);
+  return value as Family;
+}
+
+function requirePeer(daemon: Daemon, value: unknown) {
+  const entry = typeof value === 'string' ? daemon.peerByName(value) : undefined;
+  if (!entry) throw new CommandError(`no peer named "${String(value)}" (peers: ${[...daemon.peers.keys()].join(', ') || 'none'})`);
+  return entry;
+}

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: Apache-2.0
+// The RIB: Adj-RIB-In (before and after import policy) per peer, the Loc-RIB with the decision
+// process, and Adj-RIB-Out per established peer, joined by the reflector rules and the policies.
+//
+//   UPDATE ─▶ Adj-RIB-In (pre) ─loop checks, import policy─▶ Path ─▶ Loc-RIB (decide)
+//                                                                      │ best / ECMP changed
+//              Adj-RIB-Out per peer ◀─mayExport, export policy, rewrite─┘
+//
+// No I/O and no timers: the speaker (src/speaker.ts) feeds it session events, asks it for
+// batches to encode when a session can take more, and runs graceful-restart timers.
+import type { CodecContext, DecodedUpdate, Family, Nlri } from '../bgp/messages/types.ts';
+import { routeAttributes, type RouteAttributes } from '../bgp/messages/route-view.ts';
+import { Origin } from '../bgp/messages/iana.ts';
+import type { CompiledPolicy } from '../policy/types.ts';
+import { importRejectReason, mayExport, rewriteForExport, type ReflectorConfig } from '../reflector/index.ts';
+import { AdjRibOut, type OutBatch } from './adj-rib-out.ts';
+import { AttrsTable } from './attrs.ts';
+import { LocRib } from './loc-rib.ts';
+import { prefixKey } from './prefix-key.ts';
+import type { Attrs, Destination, Path, PeerRef, RouteSource } from './types.ts';
+
+export interface RibPeerConfig {
+  ref: PeerRef;
+  importPolicy: CompiledPolicy;
+  exportPolicy: CompiledPolicy;
+  nextHopMode: 'self' | 'keep' | 'auto';
+  /** Times our AS may appear in a received AS_PATH (Calico's numAllowedLocalASNumbers). */
+  allowOwnAs: number;
+}
+
+/** What the RIB needs to know about an established session to fill its Adj-RIB-Out. */
+export interface PeerUpInfo {
+  families: Family[];
+  /** Families where we send several paths per prefix (RFC 7911, negotiated). */
+  addPathTx: ReadonlySet<Family>;
+  /** Our addresses on this session: what "next hop self" means. */
+  self: { ipv4?: Uint8Array; ipv6?: Uint8Array; ipv6LinkLocal?: Uint8Array };
+  /** RFC 8950 negotiated: IPv4 routes may carry an IPv6 next hop. */
+  extendedNextHopIpv4?: boolean;
+}
+
+/** One entry of a peer's Adj-RIB-In: the route as received, and what import made of it. */
+export interface AdjInEntry {
+  readonly nlri: Nlri;
+  readonly family: Family;
+  /** Attributes as received (pre-policy). */
+  readonly raw: RouteAttributes;
+  /** The accepted path (post-policy), or undefined when rejected. */
+  path?: Path;
+  /** Why import rejected it. */
+  rejected?: string;
+  stale: boolean;
+  readonly receivedAt: number;
+}
+
+export interface LocalRoute {
+  nlri: Nlri;
+  family: Family;
+  source: Exclude<RouteSource, 'bgp'>;
+  nextHop?: Uint8Array;
+  interface?: string;
+}
+
+interface OutState extends PeerUpInfo {
+  adjOut: AdjRibOut;
+  /** Outbound attributes interned per session (they differ per peer after rewrite). */
+  outAttrs: AttrsTable;
+  /** Per destination: the keys (and NLRI) we want the peer to have. */
+  advertised: Map<string, Map<string, Nlri>>;
+}
+
+interface PeerState {
+  cfg: RibPeerConfig;
+  adjIn: Map<string, AdjInEntry>;
+  accepted: number;
+  out?: OutState;
+}
+
+export interface ApplyResult {
+  announced: number;
+  withdrawn: number;
+  rejected: number;
+}
+
+export class Rib {
+  readonly attrs = new AttrsTable();
+  readonly loc: LocRib;
+  /** Called when a peer has staged output to send. */
+  onOutput: (peerId: number) => void = () => {};
+  private readonly peers = new Map<number, PeerState>();
+  private readonly local = new Map<string, Path>();
+  private reflector: ReflectorConfig;
+
+  constructor(cfg: ReflectorConfig) {
+    this.reflector = cfg;
+    this.loc = new LocRib({ localAsn: cfg.localAsn, routerId: cfg.routerId });
+  }
+
+  // ===== Peers =====
+  setPeer(cfg: RibPeerConfig): void {
+    const state = this.peers.get(cfg.ref.id);
+    if (state) state.cfg = cfg;
+    else this.peers.set(cfg.ref.id, { cfg, adjIn: new Map(), accepted: 0 });
+  }
+
+  peer(id: number): RibPeerConfig | undefined {
+    return this.peers.get(id)?.cfg;
+  }
+
+  removePeer(id: number): void {
+    this.withdrawAll(id);
+    this.peers.delete(id);
+  }
+
+  acceptedCount(id: number): number {
+    return this.peers.get(id)?.accepted ?? 0;
+  }
+
+  // ===== Inbound =====
+  applyUpdate(peerId: number, decoded: DecodedUpdate, ctx: CodecContext, now: number): ApplyResult {
+    const state = this.peers.get(peerId);
+    const result: ApplyResult = { announced: 0, withdrawn: 0, rejected: 0 };
+    if (!state) return result;
+    const { message, action } = decoded;
+    const withdrawals: Nlri[] = [...message.withdrawn];
+    const announcements = new Map<Family, Nlri[]>();
+    if (message.nlri.length) announcements.set('ipv4-unicast', message.nlri);
+    for (const a of message.attributes) {
+      if (a.kind === 'mp-unreach') withdrawals.push(...a.withdrawn);
+      else if (a.kind === 'mp-reach' && a.nlri.length) {
+        const family = a.nlri[0]!.family;
+        announcements.set(family, [...(announcements.get(family) ?? []), ...a.nlri]);
+      }
+    }
+    const changed = new Set<Destination>();
+    for (const n of withdrawals) if (this.removeIn(state, prefixKey(n), changed)) result.withdrawn++;
+    for (const [family, nlri] of announcements) {
+      // RFC 7606 §2 "treat-as-withdraw": the UPDATE's routes are withdrawn, not used.
+      if (action === 'treat-as-withdraw' || action === 'afi-safi-disable') {
+        for (const n of nlri) if (this.removeIn(state, prefixKey(n), changed)) result.withdrawn++;
+        continue;
+      }
+      const raw = routeAttributes(message, family, ctx);
+      for (const n of nlri) {
+        const entry: AdjInEntry = { nlri: n, family, raw, stale: false, receivedAt: now };
+        const key = prefixKey(n);
+        const old = state.adjIn.get(key);
+        state.adjIn.set(key, entry);
+        if (this.importEntry(state, entry, old?.path, changed)) result.announced++;
+        else result.rejected++;
+      }
+    }
+    this.propagate(changed);
+    return result;
+  }
+
+  /** Forget every route of a peer (session down without graceful restart). */
+  withdrawAll(peerId: number): number {
+    const state = this.peers.get(peerId);
+    if (!state) return 0;
+    const changed = new Set<Destination>();
+    const n = state.adjIn.size;
+    for (const key of [...state.adjIn.keys()]) this.removeIn(state, key, changed);
+    this.propagate(changed);
+    return n;
+  }
+
+  /** RFC 4724 §4.2 / RFC 7313 §4: mark a peer's routes of these families stale. */
+  markStale(peerId: number, families: readonly Family[]): number {
+    const state = this.peers.get(peerId);
+    if (!state) return 0;
+    let n = 0;
+    for (const e of state.adjIn.values()) {
+      if (!families.includes(e.family)) continue;
+      e.stale = true;
+      if (e.path) e.path.stale = true;
+      n++;
+    }
+    return n;
+  }
+
+  /** Remove the peer's routes of `family` still stale (End-of-RIB, EoRR, or a timer). */
+  sweepStale(peerId: number, family?: Family): number {
+    const state = this.peers.get(peerId);
+    if (!state) return 0;
+    const changed = new Set<Destination>();
+    let n = 0;
+    for (const [key, e] of [...state.adjIn]) {
+      if (!e.stale || (family && e.family !== family)) continue;
+      this.removeIn(state, key, changed);
+      n++;
+    }
+    this.propagate(changed);
+    return n;
+  }
+
+  staleCount(peerId: number): number {
+    let n = 0;
+    for (const e of this.peers.get(peerId)?.adjIn.values() ?? []) if (e.stale) n++;
+    return n;
+  }
+
+  /** Import policy changed: evaluate the peer's Adj-RIB-In again, no session reset. */
+  reimport(peerId: number): void {
+    const state = this.peers.get(peerId);
+    if (!state) return;
+    const changed = new Set<Destination>();
+    for (const e of state.adjIn.values()) this.importEntry(state, e, e.path, changed);
+    this.propagate(changed);
+  }
+
+  private importEntry(state: PeerState, entry: AdjInEntry, old: Path | undefined, changed: Set<Destination>): boolean {
+    const { ref, importPolicy, allowOwnAs } = state.cfg;
+    let reason = importRejectReason(entry.raw, ref, { ...this.reflector, allowOwnAs });
+    let attrs: RouteAttributes | undefined;
+    if (!reason) {
+      const verdict = importPolicy.evaluate(
+        { nlri: entry.nlri, family: entry.family, attrs: entry.raw, source: 'bgp', from: ref },
+        { direction: 'import', peer: ref, localAsn: this.reflector.localAsn },
+      );
+      if (verdict.accept) attrs = verdict.attrs;
+      else reason = `rejected by import policy (${verdict.decidedBy})`;
+    }
+    if (!attrs) {
+      entry.rejected = reason;
+      entry.path = undefined;
+      if (old) this.dropPath(state, old, changed);
+      return false;
+    }
+    entry.rejected = undefined;
+    const path: Path = {
+      destKey: destKeyOf(entry.nlri),
+      nlri: entry.nlri,
+      source: 'bgp',
+      peer: ref,
+      attrs: this.attrs.intern(attrs),
+      stale: entry.stale,
+      receivedAt: entry.receivedAt,
+    };
+    entry.path = path;
+    if (!old) state.accepted++;
+    const dest = this.loc.upsert(path, entry.family, withoutPathId(entry.nlri), old);
+    if (old) this.attrs.release(old.attrs);
+    if (dest) changed.add(dest);
+    return true;
+  }
+
+  private removeIn(state: PeerState, key: string, changed: Set<Destination>): boolean {
+    const entry = state.adjIn.get(key);
+    if (!entry) return false;
+    state.adjIn.delete(key);
+    if (entry.path) this.dropPath(state, entry.path, changed);
+    return true;
+  }
+
+  private dropPath(state: PeerState, path: Path, changed: Set<Destination>): void {
+    state.accepted--;
+    const dest = this.loc.remove(path);
+    this.attrs.release(path.attrs);
+    if (dest) changed.add(dest);
+  }
+
+  // ===== Local routes (originated, kernel, connected) =====
+  /** Replace the set of local routes of one source with `routes`. */
+  setLocalRoutes(source: LocalRoute['source'], routes: LocalRoute[], now: number): void {
+    const changed = new Set<Destination>();
+    const wanted = new Map(routes.map((r) => [`${source}|${prefixKey(r.nlri)}`, r]));
+    for (const [key, path] of [...this.local]) {
+      if (path.source !== source) continue;
+      const r = wanted.get(key);
+      if (r && sameLocal(path, r)) {
+        wanted.delete(key);
+        continue;
+      }
+      this.local.delete(key);
+      const dest = this.loc.remove(path);
+      this.attrs.release(path.attrs);
+      if (dest) changed.add(dest);
+    }
+    for (const [key, r] of wanted) {
+      const path: Path = {
+        destKey: destKeyOf(r.nlri),
+        nlri: withoutPathId(r.nlri),
+        source,
+        interface: r.interface,
+        attrs: this.attrs.intern(localAttributes(r.nextHop)),
+        stale: false,
+        receivedAt: now,
+      };
+      this.local.set(key, path);
+      const dest = this.loc.upsert(path, r.family, path.nlri);
+      if (dest) changed.add(dest);
+    }
+    this.propagate(changed);
+  }
+
+  // ===== Outbound =====
+  peerUp(peerId: number, info: PeerUpInfo): void {
+    const state = this.peers.get(peerId);
+    if (!state) return;
+    state.out = { ...info, adjOut: new AdjRibOut(), outAttrs: new AttrsTable(), advertised: new Map() };
+    for (const dest of this.loc.values()) this.exportDest(state, dest);
+    this.onOutput(peerId);
+  }
+
+  peerDown(peerId: number): void {
+    const state = this.peers.get(peerId);
+    if (state) state.out = undefined;
+  }
+
+  /** Export policy or next-hop settings changed: recompute what the peer should have. */
+  reexport(peerId: number): void {
+    const state = this.peers.get(peerId);
+    if (!state?.out) return;
+    for (const dest of this.loc.values()) this.exportDest(state, dest);
+    this.forgetVanished(state);
+    if (state.out.adjOut.pending) this.onOutput(peerId);
+  }
+
+  /** RFC 2918 §4: a peer asked for our routes of `family` again. */
+  refreshOut(peerId: number, family: Family): void {
+    const out = this.peers.get(peerId)?.out;
+    if (!out) return;
+    out.adjOut.restageAll(family);
+    if (out.adjOut.pending) this.onOutput(peerId);
+  }
+
+  pending(peerId: number): number {
+    return this.peers.get(peerId)?.out?.adjOut.pending ?? 0;
+  }
+
+  /** Up to `limit` staged changes for the peer, grouped for packing (see packer.ts). */
+  takeOutput(peerId: number, limit: number): OutBatch | undefined {
+    return this.peers.get(peerId)?.out?.adjOut.take(limit);
+  }
+
+  sentCount(peerId: number, family?: Family): number {
+    return this.peers.get(peerId)?.out?.adjOut.count(family) ?? 0;
+  }
+
+  private propagate(changed: Set<Destination>): void {
+    if (changed.size === 0) return;
+    for (const [id, state] of this.peers) {
+      if (!state.out) continue;
+      for (const dest of changed) this.exportDest(state, dest);
+      if (state.out.adjOut.pending) this.onOutput(id);
+    }
+  }
+
+  private exportDest(state: PeerState, dest: Destination): void {
+    const out = state.out!;
+    if (!out.families.includes(dest.family)) return;
+    const addPath = out.addPathTx.has(dest.family);
+    const best = dest.decision.best;
+    const candidates = addPath ? dest.decision.multipath : best ? [best] : [];
+    const wanted = new Map<string, Nlri>();
+    for (const path of candidates) {
+      const attrs = this.exportAttrs(state, path, dest.family);
+      if (!attrs) continue;
+      const pathId = addPath ? localPathId(path) : undefined;
+      const key = pathId === undefined ? dest.key : `${dest.key}#${pathId}`;
+      const nlri: Nlri = pathId === undefined ? dest.nlri : { ...dest.nlri, pathId };
+      wanted.set(key, nlri);
+      out.adjOut.stage(key, dest.family, nlri, attrs);
+    }
+    for (const [key, nlri] of out.advertised.get(dest.key) ?? []) {
+      if (!wanted.has(key)) out.adjOut.stage(key, dest.family, nlri, null);
+    }
+    if (wanted.size) out.advertised.set(dest.key, wanted);
+    else out.advertised.delete(dest.key);
+  }
+
+  /** Destinations that left the Loc-RIB before a re-export: withdraw what the peer still has. */
+  private forgetVanished(state: PeerState): void {
+    const out = state.out!;
+    for (const [destKey, keys] of out.advertised) {
+      if (this.loc.get(destKey)) continue;
+      for (const [key, nlri] of keys) out.adjOut.stage(key, nlri.family, nlri, null);
+      out.advertised.delete(destKey);
+    }
+  }
+
+  /** The attributes `path` would carry to this peer, or undefined when it is not sent. */
+  exportAttrs(state: PeerState, path: Path, family: Family): Attrs | undefined {
+    const out = state.out!;
+    const { ref, exportPolicy, nextHopMode } = state.cfg;
+    if (mayExport(path, ref) !== true) return undefined;
+    const verdict = exportPolicy.evaluate(
+      { nlri: withoutPathId(path.nlri), family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
+      { direction: 'export', peer: ref, localAsn: this.reflector.localAsn },
+    );
+    if (!verdict.accept) return undefined;
+    const rewritten = rewriteForExport(verdict.attrs, path, ref, {
+      cfg: this.reflector,
+      nextHopMode,
+      self: out.self,
+      family,
+      policyNextHop: verdict.nextHop,
+      prepend: verdict.prepend,
+      extendedNextHopIpv4: out.extendedNextHopIpv4,
+    });
+    return rewritten ? out.outAttrs.intern(rewritten) : undefined;
+  }
+
+  // ===== Views =====
+  adjIn(peerId: number): IterableIterator<AdjInEntry> {
+    return (this.peers.get(peerId)?.adjIn ?? new Map<string, AdjInEntry>()).values();
+  }
+
+  *adjOut(peerId: number, family?: Family): Generator<{ nlri: Nlri; attrs: Attrs; family: Family }> {
+    const out = this.peers.get(peerId)?.out;
+    if (!out) return;
+    for (const [, s] of out.adjOut.entries(family)) yield s;
+  }
+}
+
+function withoutPathId(n: Nlri): Nlri {
+  return n.pathId === undefined ? n : { family: n.family, length: n.length, address: n.address };
+}
+
+function destKeyOf(n: Nlri): string {
+  return prefixKey(withoutPathId(n));
+}
+
+/**
+ * RFC 7911 §3: the path id we send identifies the path within the prefix; ours is derived from
+ * the source (peer id and its path id) so a path keeps its id while it stays advertised.
+ */
+export function localPathId(path: Path): number {
+  if (!path.peer) return 1;
+  return ((path.peer.id + 2) * 0x10000 + ((path.nlri.pathId ?? 0) & 0xffff)) >>> 0;
+}
+
+function localAttributes(nextHop: Uint8Array | undefined): RouteAttributes {
+  return {
+    origin: Origin.Igp,
+    asPath: [],
+    ...(nextHop ? { nextHop } : {}),
+    atomicAggregate: false,
+    communities: [],
+    largeCommunities: [],
+    extendedCommunities: [],
+    clusterList: [],
+    unknown: [],
+  };
+}
+
+function sameLocal(path: Path, r: LocalRoute): boolean {
+  const a = path.attrs.nextHop;
+  const b = r.nextHop;
+  const sameNextHop = a === b || (!!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]));
+  return sameNextHop && path.interface === r.interface;
+}
