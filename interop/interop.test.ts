@@ -12,7 +12,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, DUT_ADDR, DUT_ASN, DUT_ROUTES, missingPeerBinaries, sessionName, type DutChoice } from './lib/lab.ts';
 import { BIRD1_DUAL_STACK_SKIP } from './lib/peers/bird1.ts';
-import { ternAvailable } from './lib/tern.ts';
+import { TernDut, ternAvailable } from './lib/tern.ts';
 import { run, startDaemon, tail } from './lib/proc.ts';
 import { Topology } from './lib/netns.ts';
 import { sleep, waitFor } from './lib/wait.ts';
@@ -177,6 +177,7 @@ describe(`interop (${dutChoice === 'tern' ? 'Tern' : 'BIRD 2 stand-in'} as DUT)`
   test('peer versions', { skip: suiteSkip ?? false }, async (t) => {
     const l = labOrThrow();
     for (const [key, p] of l.peers) t.diagnostic(`${key}: ${await p.driver.version()}`);
+    if (l.dut instanceof TernDut && l.dut.configNote !== undefined) t.diagnostic(l.dut.configNote);
   });
 
   for (const kind of PEER_KINDS) {

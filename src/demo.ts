@@ -64,10 +64,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     let lastSummary = '';
     while (Date.now() - started < CONVERGENCE_TIMEOUT_MS) {
       const status = await snapshot(daemons);
-      const summary = status.map((s) => `node${s.index + 1}: ${s.established}/${opts.speakers - 1} established, ${s.routes.length} routes`).join('; ');
+      const summary = status.map((s) => `node${s.index + 1}: ${s.established}/${opts.speakers - 1} established, ${s.learned} routes learned`).join('; ');
       if (summary !== lastSummary) out(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${summary}\n`);
       lastSummary = summary;
-      if (status.every((s) => s.established === opts.speakers - 1 && s.routes.length === opts.speakers - 1)) {
+      if (status.every((s) => s.established === opts.speakers - 1 && s.learned === opts.speakers - 1)) {
         converged = true;
         break;
       }
@@ -94,6 +94,8 @@ interface SpeakerSnapshot {
   index: number;
   peers: PeerView[];
   routes: RouteView[];
+  /** Routes learned from peers (the table also lists the speaker's own block). */
+  learned: number;
   established: number;
 }
 
@@ -102,7 +104,8 @@ async function snapshot(daemons: Daemon[]): Promise<SpeakerSnapshot[]> {
     daemons.map(async (d, index) => {
       const peers = (await controlRequest(d.config.control.socket, 'show peers')) as PeerView[];
       const routes = (await controlRequest(d.config.control.socket, 'show routes')) as RouteView[];
-      return { index, peers, routes, established: peers.filter((p) => p.state === 'Established').length };
+      const learned = routes.filter((r) => r.peer !== null).length;
+      return { index, peers, routes, learned, established: peers.filter((p) => p.state === 'Established').length };
     }),
   );
 }

@@ -128,6 +128,8 @@ export class TernDut implements DutDriver {
   private readonly logFile: string;
   private entry: string | undefined;
   private proc: DaemonProcess | undefined;
+  /** Set when the config had to leave out import/export (a Tern without policies). */
+  configNote: string | undefined;
 
   constructor(spec: DutSpec) {
     this.spec = spec;
@@ -139,8 +141,8 @@ export class TernDut implements DutDriver {
 
   /**
    * Writes the config and has `tern check` accept it. eBGP peers get `import: all`/`export:
-   * all` (RFC 8212); a Tern whose schema predates policies rejects those keys, and then, only
-   * when no scenario option is in play, the config without them is used.
+   * all` (RFC 8212); a Tern whose schema predates policies rejects those keys, and then the
+   * config without them is used (a note says so). Scenario worlds are iBGP only.
    */
   private async writeConfig(entry: string): Promise<void> {
     const attempt = async (policies: boolean): Promise<string | undefined> => {
@@ -159,13 +161,12 @@ export class TernDut implements DutDriver {
     throw new Error(`tern check rejected the lab config ${this.configFile}: ${first}`);
   }
 
-  /** Set when the config had to leave out import/export (a Tern without policies). */
-  configNote: string | undefined;
-
-  async start(): Promise<void> {
+  /** `recovery`: a restart as RFC 4724's restarting speaker (`tern run --graceful-restart`, as BIRD's -R). */
+  async start(opts: { recovery?: boolean } = {}): Promise<void> {
     this.entry ??= await ternEntry();
     if (!existsSync(this.configFile)) await this.writeConfig(this.entry);
-    this.proc = startDaemon('tern', process.execPath, [this.entry, 'run', '--config', this.configFile, '--log-level', 'debug'], this.logFile, this.spec.namespace);
+    const args = [this.entry, 'run', '--config', this.configFile, '--log-level', 'debug', ...(opts.recovery === true ? ['--graceful-restart'] : [])];
+    this.proc = startDaemon('tern', process.execPath, args, this.logFile, this.spec.namespace);
     await waitFor('Tern control socket', async () => {
       if (!this.proc?.isRunning()) throw new Error(`tern exited; see ${this.logFile}`);
       await this.cli(['show', 'peers', '--json']);

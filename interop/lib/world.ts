@@ -144,8 +144,7 @@ export class WorldNode {
   }
 
   start(opts: { recovery?: boolean } = {}): Promise<void> {
-    if (this.tern) return this.tern.start();
-    return this.peer!.start(opts);
+    return this.tern ? this.tern.start(opts) : this.peer!.start(opts);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
