@@ -270,7 +270,7 @@ describe(`RIB scenarios (${standIn ? 'BIRD 2 stand-in in every Tern role' : 'Ter
     const title = same
       ? 'two Tern reflectors in one cluster: routes reflected between them are dropped by the CLUSTER_LIST loop check'
       : 'two Tern reflectors in two clusters: client routes cross both with CLUSTER_LIST [local, remote]';
-    test(title, { skip: skipFor(nodes.map((n) => n.kind)), timeout: CASE_TIMEOUT_MS }, async () => {
+    test(title, { skip: skipFor(nodes.map((n) => n.kind)), timeout: CASE_TIMEOUT_MS }, async (t) => {
       await inWorld(same ? 'onecl' : 'twocl', nodes, links, async (w) => {
         await w.established(links.map((l) => [l.a, l.b]), CONVERGE_MS);
         const [t1, t2, x1, x2] = [w.node('t1'), w.node('t2'), w.node('x1'), w.node('x2')];
@@ -310,6 +310,7 @@ describe(`RIB scenarios (${standIn ? 'BIRD 2 stand-in in every Tern role' : 'Ter
               }, { timeoutMs: CONVERGE_MS });
               assert.deepEqual(sent[0]!.clusterList, [C1], `${sender.name} adj-out ${prefix}: CLUSTER_LIST`);
               const received = (await receiver.ternRows('adj-in', sender.name)).filter((r) => r.prefix === prefix);
+              t.diagnostic(`${receiver.name} adj-in from ${sender.name}: ${received.length === 0 ? `${prefix} absent` : received.map((r) => show(receiver.fromTernRow(r))).join('; ')}`);
               for (const r of received) {
                 assert.equal(r.best, false, `${receiver.name} adj-in: ${show(receiver.fromTernRow(r))} must not be usable`);
                 assert.ok(r.reason !== null && r.reason !== undefined && /cluster/i.test(r.reason), `${receiver.name} adj-in: ${show(receiver.fromTernRow(r))}: reason must name the CLUSTER_LIST loop`);
@@ -379,7 +380,7 @@ describe(`RIB scenarios (${standIn ? 'BIRD 2 stand-in in every Tern role' : 'Ter
     test('graceful restart, Tern helping: BIRD 2 killed, its routes kept stale, refreshed after its End-of-RIB', {
       skip: skipFor(nodes.map((n) => n.kind)),
       timeout: CASE_TIMEOUT_MS,
-    }, async () => {
+    }, async (t) => {
       await inWorld('grhelp', nodes, links, async (w) => {
         const [helper, bird] = [w.node('helper'), w.node('bird')];
         const prefix = bird.prefixes[0]!;
@@ -410,6 +411,7 @@ describe(`RIB scenarios (${standIn ? 'BIRD 2 stand-in in every Tern role' : 'Ter
           }, { timeoutMs: CONVERGE_MS, intervalMs: 200 });
         });
         // The waits above looked at the route at each step; the samples cover the gaps between.
+        t.diagnostic(sampled.summary);
         assert.ok(sampled.samples >= 2, `too few samples to tell: ${sampled.summary}`);
         assert.equal(sampled.gaps, 0, sampled.summary);
       });

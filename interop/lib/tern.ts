@@ -4,9 +4,9 @@
 // --json`, `tern show routes --json --peer NAME --family F`, over the control socket) and stops
 // it with SIGTERM, which must make Tern send Cease/Administrative Shutdown to every peer.
 // Which Tern runs: bin/tern.js when dist/ is at least as new as src/; otherwise a private build
-// of the current src/ into interop/.cache/tern-dist (so the lab never tests a stale dist/ and
-// never rewrites the shared one).
-import { writeFileSync, mkdirSync, existsSync, statSync, readdirSync, rmSync } from 'node:fs';
+// of the current src/ into interop/.cache/tern-dist-<mtime> (so the lab never tests a stale
+// dist/ and never rewrites the shared one).
+import { writeFileSync, mkdirSync, existsSync, statSync, readdirSync, rmSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, startDaemon, stopDaemon, type DaemonProcess } from './proc.ts';
@@ -14,7 +14,7 @@ import { waitFor } from './wait.ts';
 import { GR_RESTART_TIME, type DutDriver, type DutSpec, type Family, type RouteInfo, type SessionStatus } from './types.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PRIVATE_BUILD = join(REPO_ROOT, 'interop', '.cache', 'tern-dist');
+const PRIVATE_BUILDS = join(REPO_ROOT, 'interop', '.cache');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -49,15 +49,34 @@ export function ternEntry(): Promise<string> {
 async function resolveEntry(): Promise<string> {
   const srcNewest = Math.max(newestMtime(join(REPO_ROOT, 'src')), mtime(join(REPO_ROOT, 'tsconfig.json')));
   if (mtime(join(REPO_ROOT, 'dist', 'main.js')) >= srcNewest) return join(REPO_ROOT, 'bin', 'tern.js');
-  if (mtime(join(PRIVATE_BUILD, 'main.js')) < srcNewest) {
+  // One directory per state of src/ (named by its newest mtime), built beside and renamed
+  // into place: test files run as separate processes, and one must never rebuild or delete
+  // the build another is running from.
+  const build = join(PRIVATE_BUILDS, `tern-dist-${Math.floor(srcNewest)}`);
+  if (!existsSync(join(build, 'main.js'))) {
+    const tmp = `${build}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    // A fresh directory: files of modules deleted from src/ must not linger.
-    rmSync(PRIVATE_BUILD, { recursive: true, force: true });
     // Type errors elsewhere in src/ must not hide a runnable build: tsc still emits them.
-    const r = await run(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.json'), '--outDir', PRIVATE_BUILD], { check: false, timeoutMs: 180_000 });
-    if (!existsSync(join(PRIVATE_BUILD, 'main.js'))) throw new Error(`building Tern failed: ${r.stdout}${r.stderr}`);
+    const r = await run(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.json'), '--outDir', tmp], { check: false, timeoutMs: 180_000 });
+    if (!existsSync(join(tmp, 'main.js'))) throw new Error(`building Tern failed: ${r.stdout}${r.stderr}`);
+    try {
+      renameSync(tmp, build);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another process got there first
+    }
   }
-  return join(PRIVATE_BUILD, 'main.js');
+  removeOldBuilds(build);
+  return join(build, 'main.js');
+}
+
+/** Deletes private builds other than `keep` that nothing can still be using (over an hour old). */
+function removeOldBuilds(keep: string): void {
+  for (const e of readdirSync(PRIVATE_BUILDS, { withFileTypes: true })) {
+    const p = join(PRIVATE_BUILDS, e.name);
+    if (!e.isDirectory() || !e.name.startsWith('tern-dist') || p === keep) continue;
+    if (Date.now() - statSync(p).mtimeMs > 3_600_000) rmSync(p, { recursive: true, force: true });
+  }
 }
 
 interface TernPeerJson {

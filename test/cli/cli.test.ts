@@ -91,6 +91,18 @@ test('tern run serves show peers / show routes and stops cleanly on SIGTERM', as
     const badPeer = tern(['show', 'routes', '--json', '--socket', socket, '--peer', 'ghost']);
     assert.equal(badPeer.status, 1);
     assert.match(badPeer.stderr, /no peer named "ghost"/);
+    const noPeer = tern(['show', 'routes', '--socket', socket, '--table', 'adj-in']);
+    assert.equal(noPeer.status, 1);
+    assert.match(noPeer.stderr, /--table adj-in needs --peer NAME/);
+    const adjOut = tern(['show', 'routes', '--json', '--socket', socket, '--table', 'adj-out', '--peer', 'far']);
+    assert.equal(adjOut.status, 0, adjOut.stderr);
+    assert.deepEqual(JSON.parse(adjOut.stdout), []);
+    const reload = tern(['reload', '--socket', socket]);
+    assert.equal(reload.status, 0, reload.stderr);
+    assert.match(reload.stdout, /reloaded .*tern\.yaml\n  no changes/);
+    const refresh = tern(['refresh', 'far', '--socket', socket]);
+    assert.equal(refresh.status, 1);
+    assert.match(refresh.stderr, /not established/);
   } finally {
     daemon.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => daemon.once('exit', (c) => r(c)));
