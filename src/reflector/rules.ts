@@ -77,6 +77,8 @@ export function mayExport(path: Path, to: PeerRef): true | string {
   // Split horizon (BIRD bgp_preexport, GoBGP): the peer that sent the path already has it, and
   // an internal peer would reject its own route as a loop anyway.
   if (from !== undefined && from.id === to.id) return `split horizon: ${to.name} is the peer the route came from`;
+  const wellKnown = wellKnownCommunityBlock(path, to);
+  if (wellKnown) return wellKnown;
   // RFC 4456 §6: "3) Route from an EBGP peer: Send to all the Client and Non-Client Peers."
   // Routes we originate (or learn from the kernel) are ours to send to everyone.
   if (path.source !== 'bgp' || from === undefined || from.type === 'ebgp') return true;
@@ -96,4 +98,24 @@ export function mayExport(path: Path, to: PeerRef): true | string {
   // receiving BGP speaker SHALL NOT re-distribute the routing information contained in that
   // UPDATE message to other internal peers (unless the speaker acts as a BGP Route Reflector)."
   return `iBGP route from non-client ${from.name} is not sent to non-client ${to.name} (RFC 4456 §6, RFC 4271 §9.2 full mesh)`;
+}
+
+// RFC 1997 well-known communities.
+const NO_EXPORT = 0xffffff01;
+const NO_ADVERTISE = 0xffffff02;
+const NO_EXPORT_SUBCONFED = 0xffffff03;
+
+/**
+ * RFC 1997: "NO_EXPORT: All routes received carrying a communities attribute containing this
+ * value MUST NOT be advertised outside a BGP confederation boundary"; "NO_ADVERTISE: ... MUST NOT
+ * be advertised to other BGP peers"; "NO_EXPORT_SUBCONFED: ... MUST NOT be advertised to external
+ * BGP peers". Tern runs no confederation, so every eBGP peer is outside the boundary.
+ */
+function wellKnownCommunityBlock(path: Path, to: PeerRef): string | undefined {
+  const communities = path.attrs.communities;
+  if (communities.length === 0) return undefined;
+  if (communities.includes(NO_ADVERTISE)) return 'carries NO_ADVERTISE (RFC 1997)';
+  if (to.type === 'ebgp' && communities.includes(NO_EXPORT)) return `carries NO_EXPORT: not sent to external peer ${to.name} (RFC 1997)`;
+  if (to.type === 'ebgp' && communities.includes(NO_EXPORT_SUBCONFED)) return `carries NO_EXPORT_SUBCONFED: not sent to external peer ${to.name} (RFC 1997)`;
+  return undefined;
 }

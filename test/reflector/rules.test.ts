@@ -127,3 +127,17 @@ test('the ORIGINATOR_ID check comes first when several checks fail', () => {
   assert.equal(importRejectReason(a, clientIn, CFG), 'ORIGINATOR_ID 10.0.0.254 is our router id (RFC 4456 §8)');
   assert.equal(importRejectReason({ ...a, originatorId: 1 }, clientIn, CFG), 'CLUSTER_LIST contains our cluster id 10.0.0.254 (RFC 4456 §8)');
 });
+
+test('RFC 1997 well-known communities: NO_EXPORT and NO_EXPORT_SUBCONFED stay inside the AS, NO_ADVERTISE goes nowhere', () => {
+  const src = peer('src', 'ebgp');
+  const ibgp = peer('i', 'ibgp');
+  const ebgp = peer('e', 'ebgp');
+  const withCommunity = (c: number) => path('bgp', src, attrs({ communities: [65000 * 65536 + 1, c] }));
+  assert.equal(mayExport(withCommunity(0xffffff01), ibgp), true);
+  assert.match(mayExport(withCommunity(0xffffff01), ebgp) as string, /NO_EXPORT: not sent to external peer e/);
+  assert.equal(mayExport(withCommunity(0xffffff03), ibgp), true);
+  assert.match(mayExport(withCommunity(0xffffff03), ebgp) as string, /NO_EXPORT_SUBCONFED/);
+  assert.match(mayExport(withCommunity(0xffffff02), ibgp) as string, /NO_ADVERTISE/);
+  assert.match(mayExport(withCommunity(0xffffff02), ebgp) as string, /NO_ADVERTISE/);
+  assert.equal(mayExport(path('originated', undefined, attrs({ communities: [0xffffff01] })), ibgp), true);
+});
