@@ -161,7 +161,8 @@ interface RowMeta {
 
 function row(nlri: Nlri, a: Readonly<RouteAttributes>, meta: RowMeta): RouteView {
   return {
-    prefix: prefixToString(nlri),
+    // The path id has its own field; the prefix is the bare CIDR.
+    prefix: prefixToString(nlri.pathId === undefined ? nlri : { family: nlri.family, length: nlri.length, address: nlri.address }),
     nextHop: a.nextHop ? bytesToIp(a.nextHop) : null,
     asPath: flattenAsPath(a.asPath),
     origin: a.origin === undefined ? null : (ORIGINS[a.origin] ?? null),

@@ -154,6 +154,7 @@ describe('graceful restart, Tern restarting (RFC 4724 §4.1)', () => {
       await p.establish('127.0.0.1', lab.port, '127.0.0.2');
       const gr = p.remoteOpen!.capabilities.find((c) => c.kind === 'graceful-restart');
       assert.ok(gr && gr.kind === 'graceful-restart' && gr.restarting, 'R bit set after a restart');
+      assert.deepEqual(gr.families.map((f) => f.forwardingState), [true], 'Forwarding State kept across our restart');
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(p.routes.size, 0, 'nothing advertised before the peer\'s End-of-RIB');
       assert.equal(p.endOfRib.size, 0);

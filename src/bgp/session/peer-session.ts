@@ -129,10 +129,17 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
     const opts = this.opts;
     const holdTime = this.fsmConfig.holdTime;
     const addPath = opts.addPaths ? opts.families.map((family) => ({ family, sendReceive: ADD_PATH_BITS[opts.addPaths!] })) : undefined;
-    // RFC 4724 §3: Graceful Restart without Forwarding State bits: we keep no forwarding across
-    // our restarts but re-announce and send End-of-RIB. R is set while we recover from a restart.
+    // RFC 4724 §3-4: while we recover from a restart (`tern run --graceful-restart`, as BIRD's
+    // -R) both the Restart State bit and the Forwarding State bits are set: the routes we
+    // installed survive our restart (they are never flushed on exit), so helpers keep ours until
+    // our End-of-RIB. On a fresh start neither is set and helpers flush whatever they kept.
     const gracefulRestart = opts.gracefulRestart
-      ? { restartTime: opts.gracefulRestart.restartTime, restarting: this.restarting, notification: false, families: opts.families.map((family) => ({ family, forwardingState: false })) }
+      ? {
+          restartTime: opts.gracefulRestart.restartTime,
+          restarting: this.restarting,
+          notification: false,
+          families: opts.families.map((family) => ({ family, forwardingState: this.restarting })),
+        }
       : undefined;
     return buildOpen({
       asn: opts.local.asn,
