@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+// RTM_NEWROUTE / RTM_DELROUTE payloads: struct rtmsg (12 bytes) + RTA_* attributes, including
+// RTA_MULTIPATH (an array of struct rtnexthop, each 8 bytes + its own attributes) and RTA_VIA.
+// Decoding keeps attributes the model does not name in `unknown`; encoding writes only the
+// modelled fields. Families other than AF_INET/AF_INET6 (ipmr, MPLS) are not modelled.
+import {
+  ADDRESS_LENGTH,
+  AF,
+  NLA_HDRLEN,
+  RTA,
+  RTMSG_LEN,
+  RTNEXTHOP_LEN,
+  RT_TABLE,
+} from './constants.ts';
+import { type RawAttr, attrAddress, attrU32, readAttrs, writeAttr, writeAttrU32 } from './attrs.ts';
+import { NetlinkDecodeError } from './errors.ts';
+import { LeReader, type LeWriter, align4 } from './le.ts';
+import type { NextHop, RouteFamily, RouteMessage, Via } from './types.ts';
+
+/** Decodes an rtmsg payload; undefined for families the model does not cover. */
+export function decodeRoute(p: LeReader): RouteMessage | undefined {
+  const start = p.offset;
+  p.need(RTMSG_LEN, 'struct rtmsg');
+  const family = p.u8();
+  const dstLength = p.u8();
+  const srcLength = p.u8();
+  const tos = p.u8();
+  const table = p.u8();
+  const protocol = p.u8();
+  const scope = p.u8();
+  const routeType = p.u8();
+  const flags = p.u32();
+  // rtnetlink.h: RTNL_FAMILY_IPMR 128 / IP6MR 129 and AF_MPLS 28 also come back from AF_UNSPEC dumps.
+  if (family !== AF.INET && family !== AF.INET6) return undefined;
+  const size = ADDRESS_LENGTH[family]!;
+  if (dstLength > size * 8 || srcLength > size * 8) {
+    throw new NetlinkDecodeError(`rtm_dst_len ${dstLength} / rtm_src_len ${srcLength} too long for family ${family}`, start);
+  }
+  const route: RouteMessage = {
+    type: 'route',
+    family,
+    dstLength,
+    srcLength,
+    tos,
+    table,
+    protocol,
+    scope,
+    routeType,
+    flags,
+    unknown: [],
+  };
+  for (const a of readAttrs(p, 'route')) applyRouteAttr(route, a, size);
+  return route;
+}
+
+function applyRouteAttr(route: RouteMessage, a: RawAttr, size: number): void {
+  switch (a.type) {
+    case RTA.DST:
+      route.dst = attrAddress(a, size, 'RTA_DST');
+      return;
+    case RTA.GATEWAY:
+      route.gateway = attrAddress(a, size, 'RTA_GATEWAY');
+      return;
+    case RTA.OIF:
+      route.oif = attrU32(a, 'RTA_OIF');
+      return;
+    case RTA.PRIORITY:
+      route.priority = attrU32(a, 'RTA_PRIORITY');
+      return;
+    case RTA.PREFSRC:
+      route.prefsrc = attrAddress(a, size, 'RTA_PREFSRC');
+      return;
+    case RTA.TABLE:
+      // rtnetlink.h: rtm_table is 8 bits; tables above 255 are only in RTA_TABLE, which wins.
+      route.table = attrU32(a, 'RTA_TABLE');
+      return;
+    case RTA.VIA:
+      route.via = decodeVia(a);
+      return;
+    case RTA.MULTIPATH:
+      route.multipath = decodeMultipath(a, size);
+      return;
+    default:
+      route.unknown.push({ type: a.type, value: a.value.slice() });
+  }
+}
+
+/** struct rtvia: __kernel_sa_family_t (u16, host order) then the address. */
+function decodeVia(a: RawAttr): Via {
+  if (a.value.length < 2) throw new NetlinkDecodeError(`RTA_VIA payload is ${a.value.length} bytes, expected >= 2`, a.offset);
+  const family = a.value[0]! | (a.value[1]! << 8);
+  const address = a.value.slice(2);
+  const expected = ADDRESS_LENGTH[family];
+  if (expected !== undefined && address.length !== expected) {
+    throw new NetlinkDecodeError(`RTA_VIA address is ${address.length} bytes, family ${family} needs ${expected}`, a.offset);
+  }
+  return { family, address };
+}
+
+/** rtnetlink.h RTNH_OK / RTNH_NEXT over RTA_MULTIPATH's payload. */
+function decodeMultipath(a: RawAttr, size: number): NextHop[] {
+  const start = a.offset + NLA_HDRLEN;
+  const r = new LeReader(a.buf, start, start + a.value.length);
+  const hops: NextHop[] = [];
+  while (r.remaining > 0) {
+    const hopStart = r.offset;
+    const len = r.u16('rtnh_len');
+    if (len < RTNEXTHOP_LEN) throw new NetlinkDecodeError(`rtnh_len ${len} < ${RTNEXTHOP_LEN}`, hopStart);
+    const flags = r.u8('rtnh_flags');
+    const hops1 = r.u8('rtnh_hops');
+    const oif = r.u32('rtnh_ifindex');
+    const hop: NextHop = { oif, flags, weight: hops1 + 1 };
+    for (const h of readAttrs(r.sub(len - RTNEXTHOP_LEN, 'rtnexthop attributes'), 'nexthop')) {
+      if (h.type === RTA.GATEWAY) hop.gateway = attrAddress(h, size, 'nexthop RTA_GATEWAY');
+      else if (h.type === RTA.VIA) hop.via = decodeVia(h);
+    }
+    r.skipPadding(align4(len) - len);
+    hops.push(hop);
+  }
+  return hops;
+}
+
+/** Writes struct rtmsg + attributes. Throws RangeError for values that cannot be encoded. */
+export function writeRoute(w: LeWriter, route: RouteMessage): void {
+  checkRoute(route);
+  const bigTable = route.table > 0xff;
+  w.u8(route.family);
+  w.u8(route.dstLength);
+  w.u8(route.srcLength);
+  w.u8(route.tos);
+  // iproute2 convention: a table id that does not fit in 8 bits goes in RTA_TABLE, rtm_table UNSPEC.
+  w.u8(bigTable ? RT_TABLE.UNSPEC : route.table);
+  w.u8(route.protocol);
+  w.u8(route.scope);
+  w.u8(route.routeType);
+  w.u32(route.flags);
+  if (bigTable) writeAttrU32(w, RTA.TABLE, route.table);
+  if (route.dst !== undefined) writeAttr(w, RTA.DST, route.dst);
+  if (route.priority !== undefined) writeAttrU32(w, RTA.PRIORITY, route.priority);
+  if (route.prefsrc !== undefined) writeAttr(w, RTA.PREFSRC, route.prefsrc);
+  if (route.gateway !== undefined) writeAttr(w, RTA.GATEWAY, route.gateway);
+  if (route.via !== undefined) writeVia(w, route.via);
+  if (route.oif !== undefined) writeAttrU32(w, RTA.OIF, route.oif);
+  if (route.multipath !== undefined) writeMultipath(w, route.multipath);
+}
+
+function writeVia(w: LeWriter, via: Via): void {
+  const value = new Uint8Array(2 + via.address.length);
+  value[0] = via.family & 0xff;
+  value[1] = via.family >> 8;
+  value.set(via.address, 2);
+  writeAttr(w, RTA.VIA, value);
+}
+
+function writeMultipath(w: LeWriter, hops: NextHop[]): void {
+  // Not NLA_F_NESTED: RTA_MULTIPATH is an array of rtnexthop structs, not nested TLVs.
+  const start = w.length;
+  w.u16(0);
+  w.u16(RTA.MULTIPATH);
+  for (const hop of hops) {
+    const hopStart = w.length;
+    w.u16(0); // rtnh_len, patched below
+    w.u8(hop.flags);
+    w.u8(hop.weight - 1); // rtnh_hops is weight - 1
+    w.u32(hop.oif);
+    if (hop.gateway !== undefined) writeAttr(w, RTA.GATEWAY, hop.gateway);
+    if (hop.via !== undefined) writeVia(w, hop.via);
+    w.patchU16(hopStart, w.length - hopStart);
+  }
+  w.patchU16(start, w.length - start);
+}
+
+function checkRoute(route: RouteMessage): void {
+  const size = ADDRESS_LENGTH[route.family];
+  if (size === undefined) throw new RangeError(`route family ${route.family} is not AF_INET/AF_INET6`);
+  if (route.dstLength > size * 8) throw new RangeError(`dstLength ${route.dstLength} too long for family ${route.family}`);
+  if (route.srcLength > size * 8) throw new RangeError(`srcLength ${route.srcLength} too long for family ${route.family}`);
+  checkAddress(route.dst, size, 'dst');
+  checkAddress(route.gateway, size, 'gateway');
+  checkAddress(route.prefsrc, size, 'prefsrc');
+  if (route.via !== undefined) checkVia(route.via);
+  for (const hop of route.multipath ?? []) {
+    checkAddress(hop.gateway, size, 'nexthop gateway');
+    if (hop.via !== undefined) checkVia(hop.via);
+    if (!Number.isInteger(hop.weight) || hop.weight < 1 || hop.weight > 256) {
+      throw new RangeError(`nexthop weight ${hop.weight} not in 1..256`);
+    }
+  }
+}
+
+function checkAddress(address: Uint8Array | undefined, size: number, what: string): void {
+  if (address !== undefined && address.length !== size) {
+    throw new RangeError(`${what} is ${address.length} bytes, the route's family needs ${size}`);
+  }
+}
+
+function checkVia(via: Via): void {
+  const size = ADDRESS_LENGTH[via.family];
+  if (size !== undefined) checkAddress(via.address, size, 'via address');
+}
+
+export function isRouteFamily(family: number): family is RouteFamily {
+  return family === AF.INET || family === AF.INET6;
+}
