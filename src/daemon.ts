@@ -2,6 +2,7 @@
 // Wiring: one PeerSession per configured peer, a listener that hands incoming connections to
 // the session of their address, the RIB behind a Speaker, originated routes, the control socket,
 // and config reload. Protocol and routing logic live in bgp/, rib/, policy/ and reflector/.
+import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { diffConfig, loadConfig, type TernConfig, type PeerConfig } from './config/index.ts';
 import type { Logger } from './observability/log.ts';
@@ -36,6 +37,17 @@ export interface ReloadReport {
   needsRestart: string[];
 }
 
+/**
+ * What the daemon tells observers (metrics, BMP, `tern watch`, ...), who must only read:
+ *   'peerState'(entry, from, to)    every reported FSM state change
+ *   'peerUp'(entry, negotiated)     a session reached Established
+ *   'peerDown'(entry, reason)       an Established session ended
+ *   'update'(entry, decoded, ctx)   an UPDATE arrived (before the RIB applied it)
+ *   'routeChange'(destination)      a Loc-RIB best path or ECMP set changed
+ *   'reload'(report)                a configuration reload was applied
+ */
+export type DaemonEvents = EventEmitter;
+
 /** Per-peer keys that a reload applies without resetting the session. */
 const SOFT_KEYS = new Set(['import', 'export', 'nextHop', 'maxPrefixes', 'advertisementInterval', 'allowOwnAs', 'description']);
 
@@ -46,6 +58,7 @@ export class Daemon {
   readonly speaker: Speaker;
   readonly peers = new Map<string, PeerEntry>();
   readonly startedAt = Date.now();
+  readonly events: DaemonEvents = new EventEmitter();
   private listener?: Listener;
   private control?: ControlServer;
   private stopping?: Promise<void>;
@@ -56,6 +69,8 @@ export class Daemon {
     this.log = log;
     this.rib = new Rib({ localAsn: config.asn, routerId: config.routerIdNum, clusterId: config.routeReflector.clusterId });
     this.speaker = new Speaker(this.rib, log);
+    this.events.setMaxListeners(50);
+    this.rib.destinationListeners.push((dest) => this.events.emit('routeChange', dest));
   }
 
   /** `recover`: we restarted (tern run --graceful-restart): RFC 4724 restarting-speaker mode. */
@@ -120,7 +135,13 @@ export class Daemon {
       local: { asn: this.config.asn, routerId: this.config.routerIdNum },
       logger: log,
     });
-    this.peers.set(config.name, { config, ref, session });
+    const entry: PeerEntry = { config, ref, session };
+    this.peers.set(config.name, entry);
+    // Observers first hear of an UPDATE before the RIB applies it (listeners run in order).
+    session.on('state', (from: string, to: string) => this.events.emit('peerState', entry, from, to));
+    session.on('established', (n: unknown) => this.events.emit('peerUp', entry, n));
+    session.on('down', (reason: string) => this.events.emit('peerDown', entry, reason));
+    session.on('update', (decoded: unknown) => this.events.emit('update', entry, decoded, session.ctx));
     this.speaker.addPeer({
       rib: this.ribPeerConfig(config, ref),
       session,
@@ -198,6 +219,7 @@ export class Daemon {
       report.originateChanged = true;
     }
     this.log.info({ ...report }, 'configuration reloaded');
+    this.events.emit('reload', report);
     return report;
   }
 

@@ -10,6 +10,15 @@ import { peerView, routeRows, ROUTE_TABLES, type RouteTable } from './views.ts';
 
 export const COMMANDS = ['show peers', 'show routes', 'show status', 'reload', 'refresh'] as const;
 
+export type CommandImpl = (daemon: Daemon, args: Record<string, unknown>) => unknown | Promise<unknown>;
+
+/** Commands contributed by other modules (explain, watch, peer operations, dumps...). */
+const extraCommands = new Map<string, CommandImpl>();
+
+export function registerCommand(name: string, impl: CommandImpl): void {
+  extraCommands.set(name, impl);
+}
+
 export function commandHandler(daemon: Daemon): CommandHandler {
   return async (command, args) => {
     switch (command) {
@@ -42,8 +51,11 @@ export function commandHandler(daemon: Daemon): CommandHandler {
         if (!sent.length) throw new CommandError(`peer "${entry.config.name}" is not established with route refresh for ${families.join(', ')}`);
         return { peer: entry.config.name, families: sent };
       }
-      default:
-        throw new CommandError(`unknown command "${command}" (known: ${COMMANDS.join(', ')})`);
+      default: {
+        const extra = extraCommands.get(command);
+        if (extra) return extra(daemon, args);
+        throw new CommandError(`unknown command "${command}" (known: ${[...COMMANDS, ...extraCommands.keys()].join(', ')})`);
+      }
     }
   };
 }
@@ -57,12 +69,12 @@ function showRoutes(daemon: Daemon, args: Record<string, unknown>): unknown {
   return routeRows(daemon, table, { family, peer });
 }
 
-function requireFamily(value: unknown): Family {
+export function requireFamily(value: unknown): Family {
   if (!FAMILIES.includes(value as Family)) throw new CommandError(`unknown family "${String(value)}" (use ${FAMILIES.join(' or ')})`);
   return value as Family;
 }
 
-function requirePeer(daemon: Daemon, value: unknown) {
+export function requirePeer(daemon: Daemon, value: unknown) {
   const entry = typeof value === 'string' ? daemon.peerByName(value) : undefined;
   if (!entry) throw new CommandError(`no peer named "${String(value)}" (peers: ${[...daemon.peers.keys()].join(', ') || 'none'})`);
   return entry;

@@ -40,6 +40,13 @@ export interface NativeConstants {
   readonly RTMGRP_LINK: number;
   readonly RTMGRP_IPV4_ROUTE: number;
   readonly RTMGRP_IPV6_ROUTE: number;
+  readonly NETLINK_ADD_MEMBERSHIP: number;
+  readonly EAGAIN: number;
+  readonly EBADF: number;
+  readonly EINPROGRESS: number;
+  readonly ENOBUFS: number;
+  readonly EMSGSIZE: number;
+  readonly ECONNREFUSED: number;
   readonly POLL_READABLE: number;
   readonly POLL_WRITABLE: number;
   readonly POLL_DISCONNECT: number;

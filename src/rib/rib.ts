@@ -87,6 +87,9 @@ export class Rib {
   readonly loc: LocRib;
   /** Called when a peer has staged output to send. */
   onOutput: (peerId: number) => void = () => {};
+  /** Consumers of Loc-RIB changes (kernel sync, monitoring): called with every destination whose
+   *  best path or ECMP set changed (including destinations that lost their last path). */
+  readonly destinationListeners: ((dest: Destination) => void)[] = [];
   private readonly peers = new Map<number, PeerState>();
   private readonly local = new Map<string, Path>();
   private reflector: ReflectorConfig;
@@ -340,6 +343,7 @@ export class Rib {
 
   private propagate(changed: Set<Destination>): void {
     if (changed.size === 0) return;
+    for (const listener of this.destinationListeners) for (const dest of changed) listener(dest);
     for (const [id, state] of this.peers) {
       if (!state.out) continue;
       for (const dest of changed) this.exportDest(state, dest);
