@@ -47,17 +47,20 @@ const [file, repliesOut, requestsOut, comment] = process.argv.slice(2);
 const fs = require('node:fs');
 const dirs = { recv: [], send: [] };
 let dir = null, current = null, expected = 0;
+// sendto dumps its buffer right after the call line; sendmsg/recvmsg dumps each iov buffer after
+// "* N bytes in buffer K". A MSG_PEEK recvmsg with a NULL iov dumps nothing and is skipped.
 const flush = () => {
-  if (current === null) return;
+  if (current === null || current.length === 0) return (current = null);
   if (current.length !== expected * 2) throw new Error(`${file}: dump has ${current.length / 2} bytes, strace said ${expected}`);
   dirs[dir].push(current);
   current = null;
 };
 for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-  const call = /\b(sendmsg|sendto|recvmsg)\(/.exec(line);
-  if (call) { flush(); dir = call[1] === 'recvmsg' ? 'recv' : 'send'; continue; }
-  const head = /\* (\d+) bytes in buffer 0/.exec(line);
-  if (head) { flush(); current = ''; expected = Number(head[1]); continue; }
+  const call = /\b(sendmsg|sendto|recvmsg)\(.*= (\d+)$/.exec(line);
+  if (call) { flush(); dir = call[1] === 'recvmsg' ? 'recv' : 'send'; current = ''; expected = Number(call[2]); continue; }
+  if (/^(\[pid +\d+\] |\d+ +)?[a-z_0-9]+\(/.test(line)) { flush(); continue; } // any other syscall line
+  const head = /\* (\d+) bytes in buffer (\d+)/.exec(line);
+  if (head) { if (head[2] === '0') { current = ''; expected = 0; } expected += Number(head[1]); continue; }
   const row = /\| ([0-9a-f]{5})  (.{1,48})/.exec(line);
   if (row && current !== null) current += (row[2].slice(0, 48).match(/[0-9a-f]{2}/g) ?? []).join('');
 }

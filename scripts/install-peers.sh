@@ -19,7 +19,7 @@ fi
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 missing=()
-for pkg in bird2 gobgpd frr iproute2; do
+for pkg in bird2 gobgpd frr iproute2 pmacct bgpdump; do
   have_pkg "$pkg" || missing+=("$pkg")
 done
 

@@ -16,6 +16,8 @@ const MODIFICATION_KEYS: readonly (keyof PolicyTerm)[] = [
   'med',
   'prepend',
   'nextHop',
+  'metric',
+  'tunnel',
 ];
 
 export function buildPolicies(raw: unknown, sink: ProblemSink): Record<string, PolicySpec> {

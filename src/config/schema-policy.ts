@@ -109,6 +109,12 @@ export const TERM_FIELDS: readonly FieldSpec[] = [
     type: { kind: 'address', keywords: ['self', 'keep'] },
     description: '`self` (our address on the session), `keep` (unchanged), or an address.',
   },
+  { key: 'metric', type: u32, description: 'Kernel export: the route metric (priority) to install with, as BIRD\'s `krt_metric`.' },
+  {
+    key: 'tunnel',
+    type: { kind: 'enum', values: ['always', 'crossSubnet', 'never'] },
+    description: 'Kernel export: route through the tunnel device (`kernel.tunnel.device`) always, only when the next hop is outside our subnets, or never; overrides `kernel.tunnel.mode` for the route, as BIRD\'s `krt_tunnel`.',
+  },
   {
     key: 'action',
     type: { kind: 'enum', values: ['accept', 'reject'] },

@@ -112,7 +112,9 @@ export function nativeAvailable(): boolean {
 
 // ---- errors ----
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+// First name wins where errnos alias (EAGAIN before EWOULDBLOCK, as Node's own errors say).
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(osConstants.errno)) if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;

@@ -130,6 +130,7 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
     waiter?.({ value: undefined, done: true });
   }
 
+  /** Events in arrival order, for one consumer at a time; ends at close(). Breaking out does not close. */
   [Symbol.asyncIterator](): AsyncIterator<NetlinkEvent> {
     return {
       next: () => this.#next(),
@@ -139,11 +140,7 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
 
   #startWatch(): void {
     const watch = this.#native.poll(this.fd, this.#native.constants.POLL_READABLE, (status) => this.#onReadable(status));
-    if (typeof watch === 'number') {
-      this.#native.close(this.fd);
-      this.#closed = true;
-      throw new NativeError('uv_poll_start', watch);
-    }
+    if (typeof watch === 'number') throw new NativeError('uv_poll_start', watch); // open() closes the fd
     this.#watch = watch;
   }
 

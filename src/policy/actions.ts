@@ -40,6 +40,14 @@ export function compileModifications(t: PolicyTerm): Modification[] {
     out.push((s) => void (s.prepend += n));
   }
   if (t.nextHop !== undefined) out.push(setNextHop(t.nextHop));
+  if (t.metric !== undefined) {
+    const v = t.metric;
+    out.push((s) => void (s.metric = v));
+  }
+  if (t.tunnel !== undefined) {
+    const v = t.tunnel;
+    out.push((s) => void (s.tunnel = v));
+  }
   return out;
 }
 

@@ -56,6 +56,8 @@ function verdict(s: EvalState, accept: boolean, decidedBy: string): PolicyVerdic
     decidedBy,
   };
   if (s.nextHop !== undefined) out.nextHop = s.nextHop;
+  if (s.metric !== undefined) out.metric = s.metric;
+  if (s.tunnel !== undefined) out.tunnel = s.tunnel;
   return out;
 }
 

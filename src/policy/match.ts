@@ -20,6 +20,8 @@ export interface EvalState {
   copied: boolean;
   prepend: number;
   nextHop?: 'self' | 'keep' | Uint8Array;
+  metric?: number;
+  tunnel?: 'always' | 'crossSubnet' | 'never';
 }
 
 export type Condition = (s: EvalState) => boolean;

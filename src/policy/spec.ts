@@ -31,6 +31,10 @@ export interface PolicyTerm {
   med?: number;
   /** Extra copies of the local AS to prepend on export, 1..10. */
   prepend?: number;
+  /** Kernel export: the metric to install the route with. */
+  metric?: number;
+  /** Kernel export: tunnel choice for this route, overriding kernel.tunnel.mode. */
+  tunnel?: 'always' | 'crossSubnet' | 'never';
   /** 'self', 'keep', or a canonical address. */
   nextHop?: string;
   action?: 'accept' | 'reject';

@@ -35,6 +35,10 @@ export interface PolicyVerdict {
   prepend: number;
   /** Which rule decided, for `tern explain` and logs: e.g. "calico-export term 2: reject". */
   decidedBy: string;
+  /** Kernel export: install with this metric (BIRD's krt_metric). */
+  metric?: number;
+  /** Kernel export: tunnel choice for this route (BIRD's krt_tunnel). */
+  tunnel?: 'always' | 'crossSubnet' | 'never';
 }
 
 export interface CompiledPolicy {

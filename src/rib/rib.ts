@@ -53,6 +53,28 @@ export interface AdjInEntry {
   readonly receivedAt: number;
 }
 
+/** What import makes of a received route (for `tern explain`). */
+export interface ImportExplanation {
+  accepted: boolean;
+  /** Why it was rejected: a loop check or the import policy term. */
+  reason?: string;
+  /** The import policy rule that decided (absent when a loop check rejected first). */
+  decidedBy?: string;
+  /** Attributes after import policy (accepted only). */
+  attrs?: RouteAttributes;
+}
+
+/** Whether a path goes to a peer, and as what (for `tern explain`). */
+export interface ExportExplanation {
+  sent: boolean;
+  /** Why not: split horizon, RR rule, well-known community, export policy term, no next hop. */
+  reason?: string;
+  /** The export policy rule that decided (absent when mayExport refused first). */
+  decidedBy?: string;
+  /** The attributes that go on the wire (sent only). */
+  attrs?: RouteAttributes;
+}
+
 export interface LocalRoute {
   nlri: Nlri;
   family: Family;
@@ -213,17 +235,8 @@ export class Rib {
   }
 
   private importEntry(state: PeerState, entry: AdjInEntry, old: Path | undefined, changed: Set<Destination>): boolean {
-    const { ref, importPolicy, allowOwnAs } = state.cfg;
-    let reason = importRejectReason(entry.raw, ref, { ...this.reflector, allowOwnAs });
-    let attrs: RouteAttributes | undefined;
-    if (!reason) {
-      const verdict = importPolicy.evaluate(
-        { nlri: entry.nlri, family: entry.family, attrs: entry.raw, source: 'bgp', from: ref },
-        { direction: 'import', peer: ref, localAsn: this.reflector.localAsn },
-      );
-      if (verdict.accept) attrs = verdict.attrs;
-      else reason = `rejected by import policy (${verdict.decidedBy})`;
-    }
+    const { ref } = state.cfg;
+    const { attrs, reason } = this.importVerdict(state, entry);
     if (!attrs) {
       entry.rejected = reason;
       entry.path = undefined;
@@ -246,6 +259,20 @@ export class Rib {
     if (old) this.attrs.release(old.attrs);
     if (dest) changed.add(dest);
     return true;
+  }
+
+  /** Loop checks, then import policy: the attributes to keep, or why the route is rejected.
+   *  The one code path for importEntry and explainImport. */
+  private importVerdict(state: PeerState, entry: AdjInEntry): ImportExplanation {
+    const { ref, importPolicy, allowOwnAs } = state.cfg;
+    const loop = importRejectReason(entry.raw, ref, { ...this.reflector, allowOwnAs });
+    if (loop) return { accepted: false, reason: loop };
+    const verdict = importPolicy.evaluate(
+      { nlri: entry.nlri, family: entry.family, attrs: entry.raw, source: 'bgp', from: ref },
+      { direction: 'import', peer: ref, localAsn: this.reflector.localAsn },
+    );
+    if (verdict.accept) return { accepted: true, attrs: verdict.attrs, decidedBy: verdict.decidedBy };
+    return { accepted: false, reason: `rejected by import policy (${verdict.decidedBy})`, decidedBy: verdict.decidedBy };
   }
 
   private removeIn(state: PeerState, key: string, changed: Set<Destination>): boolean {
@@ -387,13 +414,25 @@ export class Rib {
   /** The attributes `path` would carry to this peer, or undefined when it is not sent. */
   exportAttrs(state: PeerState, path: Path, family: Family): Attrs | undefined {
     const out = state.out!;
+    const rewritten = this.exportVerdict(state, path, family, out).attrs;
+    return rewritten ? out.outAttrs.intern(rewritten) : undefined;
+  }
+
+  /**
+   * mayExport, export policy, then the attribute rewrite: the one code path for exportAttrs and
+   * explainExport. Without `out` (session not established) it stops after the policy.
+   */
+  private exportVerdict(state: PeerState, path: Path, family: Family, out: OutState | undefined): ExportExplanation {
     const { ref, exportPolicy, nextHopMode } = state.cfg;
-    if (mayExport(path, ref) !== true) return undefined;
+    const allowed = mayExport(path, ref);
+    if (allowed !== true) return { sent: false, reason: allowed };
     const verdict = exportPolicy.evaluate(
       { nlri: withoutPathId(path.nlri), family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
       { direction: 'export', peer: ref, localAsn: this.reflector.localAsn },
     );
-    if (!verdict.accept) return undefined;
+    const decidedBy = verdict.decidedBy;
+    if (!verdict.accept) return { sent: false, reason: `rejected by export policy (${decidedBy})`, decidedBy };
+    if (!out) return { sent: false, reason: 'session not established: nothing is sent until it is', decidedBy };
     const rewritten = rewriteForExport(verdict.attrs, path, ref, {
       cfg: this.reflector,
       nextHopMode,
@@ -403,10 +442,59 @@ export class Rib {
       prepend: verdict.prepend,
       extendedNextHopIpv4: out.extendedNextHopIpv4,
     });
-    return rewritten ? out.outAttrs.intern(rewritten) : undefined;
+    if (!rewritten) return { sent: false, reason: `no usable next hop for ${family} towards ${ref.name} (RFC 4271 §5.1.3)`, decidedBy };
+    return { sent: true, attrs: rewritten, decidedBy };
   }
 
   // ===== Views =====
+  /** For `tern explain`: what import makes of this Adj-RIB-In entry now (read-only). */
+  explainImport(peerId: number, entry: AdjInEntry): ImportExplanation | undefined {
+    const state = this.peers.get(peerId);
+    return state ? this.importVerdict(state, entry) : undefined;
+  }
+
+  /**
+   * For `tern explain`: would `path` be advertised to the peer, why not, and with which
+   * attributes — computed by the same code as the Adj-RIB-Out (read-only, nothing is staged).
+   */
+  explainExport(peerId: number, path: Path, family: Family): ExportExplanation {
+    const state = this.peers.get(peerId);
+    if (!state) return { sent: false, reason: 'unknown peer' };
+    if (state.out && !state.out.families.includes(family)) return { sent: false, reason: `${family} not negotiated with ${state.cfg.ref.name}` };
+    return this.exportVerdict(state, path, family, state.out);
+  }
+
+  /** For `tern explain`: the peer's session state as the RIB sees it (undefined: not established). */
+  outInfo(peerId: number): { families: readonly Family[]; addPathTx: ReadonlySet<Family> } | undefined {
+    const out = this.peers.get(peerId)?.out;
+    return out ? { families: out.families, addPathTx: out.addPathTx } : undefined;
+  }
+
+  /** Adj-RIB-In entries of one peer for one destination (every ADD-PATH path id). */
+  adjInFor(peerId: number, destKey: string): AdjInEntry[] {
+    const adjIn = this.peers.get(peerId)?.adjIn;
+    if (!adjIn) return [];
+    const exact = adjIn.get(destKey);
+    const found = exact ? [exact] : [];
+    const withId = destKey + '#';
+    for (const [key, e] of adjIn) if (key.startsWith(withId)) found.push(e);
+    return found;
+  }
+
+  /** What the peer's Adj-RIB-Out holds for one destination right now (as sent, not staged). */
+  adjOutFor(peerId: number, dest: Destination): { nlri: Nlri; attrs: Attrs }[] {
+    const out = this.peers.get(peerId)?.out;
+    if (!out) return [];
+    const keys = new Set<string>([dest.key, ...(out.advertised.get(dest.key)?.keys() ?? [])]);
+    for (const p of dest.paths) keys.add(`${dest.key}#${localPathId(p)}`);
+    const found: { nlri: Nlri; attrs: Attrs }[] = [];
+    for (const key of keys) {
+      const sent = out.adjOut.current(key);
+      if (sent) found.push(sent);
+    }
+    return found;
+  }
+
   adjIn(peerId: number): IterableIterator<AdjInEntry> {
     return (this.peers.get(peerId)?.adjIn ?? new Map<string, AdjInEntry>()).values();
   }

@@ -88,7 +88,10 @@ export interface AddrMessage {
 export type RtMessage = RouteMessage | LinkMessage | AddrMessage;
 
 export type NetlinkEvent =
-  /** RTM_NEW* / RTM_DEL*, from a dump (seq = request) or a multicast notification (seq usually 0). */
+  /**
+   * RTM_NEW* / RTM_DEL*, from a dump (seq = the dump request's) or a multicast notification, whose
+   * seq is that of whichever process's request caused the change: never correlate it with ours.
+   */
   | { kind: 'new' | 'del'; seq: number; message: RtMessage }
   /** NLMSG_ERROR with a non-zero error, or NLMSG_DONE carrying a dump error. errno is positive. */
   | { kind: 'error'; seq: number; errno: number; message?: string; attrOffset?: number }
