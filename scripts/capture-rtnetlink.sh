@@ -86,8 +86,10 @@ capture() { # name command... ; stdout → NAME.json (if -json) else NAME.txt, s
   return 0
 }
 
-mkdir -p "$out"
-rm -f "$out"/*.hex "$out"/*.json "$out"/*.txt "$out"/*.stderr
+# Capture into the temp dir and replace the fixtures only once everything worked.
+final="$out"
+out="$tmp/out"
+mkdir -p "$out" "$final"
 
 ip netns add "$ns"
 # No DAD in the namespace, so link-local addresses are not "tentative" at capture time.
@@ -150,4 +152,6 @@ capture request-del ip route del 10.244.10.0/26 proto bird
 capture route-add-exists ip route add blackhole 10.244.0.0/26 proto bird
 capture route-add-error ip route add 10.9.9.0/24 via 10.99.99.99
 
-echo "capture-rtnetlink: wrote $(ls "$out" | wc -l) files to $out"
+rm -f "$final"/*.hex "$final"/*.json "$final"/*.txt "$final"/*.stderr
+cp "$out"/* "$final"/
+echo "capture-rtnetlink: wrote $(ls "$out" | wc -l) files to $final"

@@ -3,24 +3,37 @@
 // Exit codes: 0 success, 1 runtime failure, 2 bad arguments or invalid config.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
 import { loadConfig, formatConfigError, ConfigError } from './config/index.ts';
 import { createLogger } from './observability/log.ts';
+import { HumanLogStream, LOG_FORMATS, defaultLogFormat } from './observability/human-log.ts';
 import { Daemon } from './daemon.ts';
-import { controlRequest, ControlClientError } from './control/client.ts';
-import { peersTable, routesTable } from './control/table.ts';
+import { controlRequest, controlStream, ControlClientError } from './control/client.ts';
+import { formatExplain, type ExplainResult } from './control/explain.ts';
+import { formatWatchEvent, type WatchEvent } from './control/watch.ts';
+import type { PeerOpResult } from './control/peer-ops.ts';
+import { formatTable, peersTable, routesTable } from './control/table.ts';
+import type { KernelView } from './kernel-sync/view.ts';
 import type { PeerView, RouteView } from './control/views.ts';
 import { runDemo } from './demo.ts';
 
 export const DEFAULT_SOCKET = '/run/tern/tern.ctl';
 
 const USAGE = `usage:
-  tern run --config FILE [--log-level trace|debug|info|warn|error] [--graceful-restart]
+  tern run --config FILE [--log-level trace|debug|info|warn|error] [--log-format json|human] [--graceful-restart]
   tern check --config FILE
   tern show peers  [--json] [--socket PATH | --config FILE]
   tern show routes [--json] [--family ipv4-unicast|ipv6-unicast] [--peer NAME] [--table loc|adj-in|adj-out]
+                   [--prefix P [--longer]] [--community C] [--large-community C]
                    [--socket PATH | --config FILE]
+  tern explain PREFIX [--peer NAME] [--json] [--socket PATH | --config FILE]
+  tern watch [--peer NAME] [--prefix P] [--json] [--socket PATH | --config FILE]
+  tern peer enable|disable|reset NAME [--json] [--socket PATH | --config FILE]
+  tern show kernel [--json] [--socket PATH | --config FILE]
   tern reload [--socket PATH | --config FILE]
   tern refresh PEER [--family ipv4-unicast|ipv6-unicast] [--socket PATH | --config FILE]
+  tern dump rib FILE [--json] [--socket PATH | --config FILE]            (MRT TABLE_DUMP_V2, RFC 6396)
+  tern dump updates start FILE | tern dump updates stop [--json] [...]   (MRT BGP4MP, appended)
   tern demo [--speakers N] [--seconds S] [--port P]
   tern version
 `;
@@ -32,8 +45,11 @@ interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-const FLAGS_WITH_VALUE = new Set(['config', 'socket', 'family', 'peer', 'table', 'log-level', 'speakers', 'seconds', 'port']);
+const FLAGS_WITH_VALUE = new Set(['config', 'socket', 'family', 'peer', 'table', 'log-level', 'log-format', 'speakers', 'seconds', 'port']);
 const BOOLEAN_FLAGS = new Set(['json', 'help', 'graceful-restart']);
+// show routes filters, explain, watch.
+for (const name of ['prefix', 'community', 'large-community']) FLAGS_WITH_VALUE.add(name);
+BOOLEAN_FLAGS.add('longer');
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -74,6 +90,14 @@ export async function main(argv: string[]): Promise<number> {
         return await reload(args);
       case 'refresh':
         return await refresh(sub, args);
+      case 'dump':
+        return await dumpCommand(args);
+      case 'explain':
+        return await explainCommand(sub, args);
+      case 'watch':
+        return await watchCommand(args);
+      case 'peer':
+        return await peerCommand(sub, args.positional[2], args);
       case 'demo':
         return await runDemo({
           speakers: intFlag(args, 'speakers', 4, 2, 50),
@@ -121,7 +145,9 @@ function intFlag(args: ParsedArgs, name: string, fallback: number, min: number, 
 async function run(args: ParsedArgs): Promise<number> {
   const config = loadConfig(requireFlag(args, 'config'));
   const level = (args.flags.get('log-level') as string | undefined) ?? config.logLevel;
-  const log = createLogger({ level });
+  const format = (args.flags.get('log-format') as string | undefined) ?? defaultLogFormat();
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')} (got "${format}")`);
+  const log = createLogger({ level, ...(format === 'human' ? { destination: new HumanLogStream() } : {}) });
   const daemon = new Daemon(config, log);
   await daemon.start({ recover: args.flags.has('graceful-restart') });
   // SIGHUP: reload, as BIRD's `configure` (a broken file leaves the running config in place).
@@ -187,20 +213,107 @@ async function show(what: string | undefined, args: ParsedArgs): Promise<number>
   const json = args.flags.has('json');
   if (what === 'peers') {
     const peers = (await controlRequest(socketPath(args), 'show peers')) as PeerView[];
-    process.stdout.write(json ? JSON.stringify(peers, null, 2) + '\n' : peersTable(peers));
+    process.stdout.write(json ? JSON.stringify(peers, null, 2) + '\n' : peersTable(peers.map(withDisabledState)));
     return 0;
   }
   if (what === 'routes') {
-    const filter: Record<string, string> = {};
-    for (const key of ['family', 'peer', 'table']) {
+    const filter: Record<string, string | boolean> = {};
+    for (const key of ['family', 'peer', 'table', 'prefix', 'community']) {
       const v = args.flags.get(key);
       if (typeof v === 'string') filter[key] = v;
     }
+    const large = args.flags.get('large-community');
+    if (typeof large === 'string') filter.largeCommunity = large;
+    if (args.flags.has('longer')) filter.longer = true;
     const routes = (await controlRequest(socketPath(args), 'show routes', filter)) as RouteView[];
     process.stdout.write(json ? JSON.stringify(routes, null, 2) + '\n' : routesTable(routes));
     return 0;
   }
-  throw new UsageError(what === undefined ? 'show what? (peers or routes)' : `cannot show "${what}" (peers or routes)`);
+  if (what === 'kernel') {
+    const view = (await controlRequest(socketPath(args), 'show kernel')) as KernelView;
+    process.stdout.write(json ? JSON.stringify(view, null, 2) + '\n' : kernelTable(view));
+    return 0;
+  }
+  throw new UsageError(what === undefined ? 'show what? (peers, routes or kernel)' : `cannot show "${what}" (peers, routes or kernel)`);
+}
+
+function kernelTable(view: KernelView): string {
+  const hops = (r: KernelView['learned'][number]) =>
+    r.nextHops.map((h) => [h.gateway ? `via ${h.gateway}` : '', h.device ? `dev ${h.device}` : '', h.onlink ? 'onlink' : ''].filter(Boolean).join(' ')).join(', ') || '-';
+  const programmed = formatTable(
+    ['PREFIX', 'TYPE', 'NEXT HOPS', 'METRIC', 'STATE', 'ERROR'],
+    view.programmed.map((r) => [r.prefix, r.type, hops(r), String(r.metric), r.state, r.error ?? '']),
+  );
+  const learned = formatTable(
+    ['PREFIX', 'TYPE', 'NEXT HOPS', 'METRIC', 'PROTOCOL'],
+    view.learned.map((r) => [r.prefix, r.type, hops(r), String(r.metric), String(r.protocol)]),
+  );
+  const stats = Object.entries(view.stats).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `Programmed routes\n${programmed}\nLearned routes\n${learned}\n${stats}\n`;
+}
+
+/** `show peers`: a peer stopped by `tern peer disable` reads "Idle (disabled)". */
+export function withDisabledState(p: PeerView): PeerView {
+  return p.disabled ? { ...p, state: `${p.state} (disabled)` } : p;
+}
+
+async function explainCommand(prefix: string | undefined, args: ParsedArgs): Promise<number> {
+  if (!prefix) throw new UsageError('explain needs a prefix (e.g. tern explain 10.0.0.0/24)');
+  const peer = args.flags.get('peer');
+  const result = (await controlRequest(socketPath(args), 'explain', typeof peer === 'string' ? { prefix, peer } : { prefix }, 30_000)) as ExplainResult;
+  process.stdout.write(args.flags.has('json') ? JSON.stringify(result, null, 2) + '\n' : formatExplain(result));
+  return 0;
+}
+
+/** Streams events until Ctrl-C (exit 0) or the daemon goes away (exit 1). */
+async function watchCommand(args: ParsedArgs): Promise<number> {
+  const request: Record<string, string> = {};
+  for (const key of ['peer', 'prefix']) {
+    const v = args.flags.get(key);
+    if (typeof v === 'string') request[key] = v;
+  }
+  const json = args.flags.has('json');
+  const stream = controlStream(socketPath(args), 'watch', request, (event) => {
+    process.stdout.write((json ? JSON.stringify(event) : formatWatchEvent(event as WatchEvent)) + '\n');
+  });
+  const stop = () => stream.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await stream.done;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return 0;
+}
+
+async function peerCommand(action: string | undefined, name: string | undefined, args: ParsedArgs): Promise<number> {
+  if (action !== 'enable' && action !== 'disable' && action !== 'reset') throw new UsageError(action === undefined ? 'peer what? (enable, disable or reset)' : `cannot "${action}" a peer (enable, disable or reset)`);
+  if (!name) throw new UsageError(`peer ${action} needs a peer name`);
+  const r = (await controlRequest(socketPath(args), `peer ${action}`, { peer: name }, 30_000)) as PeerOpResult;
+  if (args.flags.has('json')) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  else if (!r.changed) process.stdout.write(`peer ${r.peer} already ${action}d\n`);
+  else process.stdout.write(`peer ${r.peer} ${action === 'reset' ? 'reset (Cease / Administrative Reset sent; reconnecting)' : action === 'disable' ? 'disabled (Cease / Administrative Shutdown sent)' : 'enabled'}; state ${r.state}\n`);
+  return 0;
+}
+
+/** `dump rib FILE`, `dump updates start FILE`, `dump updates stop`: the daemon writes FILE (made absolute here). */
+async function dumpCommand(args: ParsedArgs): Promise<number> {
+  const [, what, third, fourth] = args.positional;
+  let command: string;
+  let file: string | undefined;
+  if (what === 'rib') [command, file] = ['dump rib', third];
+  else if (what === 'updates' && third === 'start') [command, file] = ['dump updates start', fourth];
+  else if (what === 'updates' && third === 'stop') command = 'dump updates stop';
+  else throw new UsageError('dump what? (rib FILE, updates start FILE, updates stop)');
+  if (command !== 'dump updates stop' && !file) throw new UsageError(`${command} needs a FILE`);
+  const r = (await controlRequest(socketPath(args), command, file ? { file: resolvePath(file) } : {}, 120_000)) as Record<string, unknown>;
+  if (args.flags.has('json')) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  else if (command === 'dump rib') process.stdout.write(`wrote ${String(r.file)}: ${String(r.prefixes)} prefixes, ${String(r.paths)} paths from ${String(r.peers)} peers (${String(r.bytes)} bytes)\n`);
+  else if (command === 'dump updates start') process.stdout.write(`dumping received UPDATEs to ${String(r.file)}\n`);
+  else process.stdout.write(`stopped dumping to ${String(r.file)}: ${String(r.records)} records (${String(r.bytes)} bytes), ${String(r.dropped)} dropped\n`);
+  return 0;
 }
 
 function version(): string {

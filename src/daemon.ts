@@ -14,8 +14,13 @@ import { Rib, type LocalRoute, type RibPeerConfig } from './rib/rib.ts';
 import type { PeerRef } from './rib/types.ts';
 import { resolvePolicy } from './policy/compile.ts';
 import { Speaker } from './speaker.ts';
+import { KernelSync } from './kernel-sync/kernel-sync.ts';
 import { ControlServer } from './control/server.ts';
+import { ObservabilityServer } from './observability/http.ts';
 import { commandHandler } from './control/commands.ts';
+import { BmpExporter } from './observability/bmp.ts';
+import { registerMrtDumpCommands, stopUpdateDump } from './observability/mrt-dump.ts';
+import type { SessionDown } from './bgp/session/peer-session.ts';
 import { ipToBytes } from './util/ip.ts';
 
 export interface PeerEntry {
@@ -41,10 +46,11 @@ export interface ReloadReport {
  * What the daemon tells observers (metrics, BMP, `tern watch`, ...), who must only read:
  *   'peerState'(entry, from, to)    every reported FSM state change
  *   'peerUp'(entry, negotiated)     a session reached Established
- *   'peerDown'(entry, reason)       an Established session ended
+ *   'peerDown'(entry, reason, info) an Established session ended (info: SessionDown, the NOTIFICATION if any)
  *   'update'(entry, decoded, ctx)   an UPDATE arrived (before the RIB applied it)
  *   'routeChange'(destination)      a Loc-RIB best path or ECMP set changed
  *   'reload'(report)                a configuration reload was applied
+ *   'reloadFailed'(error)           a reload was refused (the file did not load or validate)
  */
 export type DaemonEvents = EventEmitter;
 
@@ -59,8 +65,11 @@ export class Daemon {
   readonly peers = new Map<string, PeerEntry>();
   readonly startedAt = Date.now();
   readonly events: DaemonEvents = new EventEmitter();
+  kernel?: KernelSync;
   private listener?: Listener;
   private control?: ControlServer;
+  private bmp?: BmpExporter;
+  private http?: ObservabilityServer;
   private stopping?: Promise<void>;
   private nextPeerId = 0;
 
@@ -76,17 +85,40 @@ export class Daemon {
   /** `recover`: we restarted (tern run --graceful-restart): RFC 4724 restarting-speaker mode. */
   async start(opts: { recover?: boolean } = {}): Promise<void> {
     const { config } = this;
+    // First: a bad metrics address fails the start before any session exists.
+    if (config.metrics) this.http = await ObservabilityServer.start(this, { listen: config.metrics.listen });
     if (config.listen.enabled) {
       this.listener = new Listener(config.listen.addresses, config.listen.port, (socket) => this.onIncoming(socket), this.log);
       await this.listener.listen();
     }
     this.control = new ControlServer(config.control.socket, commandHandler(this), this.log);
     await this.control.listen();
+    registerMrtDumpCommands();
     this.rib.setLocalRoutes('originated', originatedRoutes(config), Date.now());
     for (const peer of config.peers) this.addPeer(peer, false);
     if (opts.recover) this.speaker.startRecovery(config.gracefulRestart.deferralTime);
+    if (config.kernel && (config.kernel.learn || config.kernel.program)) {
+      const k = config.kernel;
+      this.kernel = new KernelSync(
+        {
+          ...k,
+          exportPolicy: resolvePolicy(k.export, config.policies, 'kernel', 'export'),
+          deferralTime: config.gracefulRestart.deferralTime,
+        },
+        this.rib,
+        this.speaker,
+        this.log,
+      );
+      await this.kernel.start();
+    }
+    // BMP (RFC 7854) listens before any session starts, so it sees every Peer Up.
+    if (config.bmp?.length) {
+      this.bmp = new BmpExporter(this, config.bmp, this.log);
+      this.bmp.start();
+    }
     for (const p of this.peers.values()) p.session.start();
     this.log.info({ routerId: config.routerId, asn: config.asn, peers: config.peers.length, listen: config.listen, recovering: this.speaker.recovering }, 'tern started');
+    this.http?.setServing(true);
   }
 
   /** Stops every session with Cease / Administrative Shutdown (RFC 9003 text) and closes sockets. */
@@ -96,8 +128,13 @@ export class Daemon {
   }
 
   private async shutdown(reason: string): Promise<void> {
+    await this.http?.close();
     this.speaker.stop();
+    await this.kernel?.stop().catch((err: unknown) => this.log.error({ err: String(err) }, 'kernel sync did not stop cleanly'));
     await Promise.allSettled([...this.peers.values()].map((p) => p.session.stop(reason)));
+    // After the sessions: BMP stations get every Peer Down, then Termination.
+    await this.bmp?.stop();
+    await stopUpdateDump(this);
     await this.listener?.close();
     await this.control?.close();
     this.log.info({ reason }, 'tern stopped');
@@ -140,7 +177,7 @@ export class Daemon {
     // Observers first hear of an UPDATE before the RIB applies it (listeners run in order).
     session.on('state', (from: string, to: string) => this.events.emit('peerState', entry, from, to));
     session.on('established', (n: unknown) => this.events.emit('peerUp', entry, n));
-    session.on('down', (reason: string) => this.events.emit('peerDown', entry, reason));
+    session.on('down', (reason: string, info?: SessionDown) => this.events.emit('peerDown', entry, reason, info));
     session.on('update', (decoded: unknown) => this.events.emit('update', entry, decoded, session.ctx));
     this.speaker.addPeer({
       rib: this.ribPeerConfig(config, ref),
@@ -181,7 +218,13 @@ export class Daemon {
    * not validate throws ConfigError and changes nothing.
    */
   async reload(): Promise<ReloadReport> {
-    const next = loadConfig(this.config.source);
+    let next: TernConfig;
+    try {
+      next = loadConfig(this.config.source);
+    } catch (err) {
+      this.events.emit('reloadFailed', err);
+      throw err;
+    }
     const diff = diffConfig(this.config, next);
     const report: ReloadReport = { file: this.config.source, peersAdded: [], peersRemoved: [], peersReset: [], peersUpdated: [], originateChanged: false, needsRestart: [] };
     const restartOnly = diff.globalChanged.filter((k) => !k.startsWith('logLevel') && !k.startsWith('policies'));
@@ -239,6 +282,7 @@ function originatedRoutes(config: TernConfig): LocalRoute[] {
     family: o.family,
     source: 'originated',
     ...(o.nextHop ? { nextHop: ipToBytes(o.nextHop) } : {}),
+    ...(o.blackhole ? { blackhole: true } : {}),
   }));
 }
 

@@ -4,6 +4,7 @@
 // interval, End-of-RIB after the initial table), and runs the timers of graceful restart (RFC
 // 4724, as helper and as restarting speaker), route refresh (RFC 2918 / 7313) and max-prefix.
 // It holds no routing logic of its own: decisions live in rib/, policy/ and reflector/.
+import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from './observability/log.ts';
 import type { PeerSession, SessionDown } from './bgp/session/peer-session.ts';
@@ -54,6 +55,8 @@ export class Speaker {
   readonly rib: Rib;
   private readonly log: Logger;
   private readonly peers = new Map<number, PeerRuntime>();
+  /** 'endOfRib'(peerId, family) and 'recoveryDone'(why), for kernel sync's reconciliation. */
+  readonly events = new EventEmitter();
   /** RFC 4724 §4.1 restarting speaker: advertisement deferred until End-of-RIB or the timer. */
   private deferring = false;
   private deferralTimer?: NodeJS.Timeout;
@@ -160,6 +163,7 @@ export class Speaker {
     // RFC 4724 §4.2: on End-of-RIB the helper removes the peer's routes still stale.
     const swept = this.rib.sweepStale(id, family);
     p.opts.log.info({ family, staleRemoved: swept }, 'End-of-RIB received');
+    this.events.emit('endOfRib', id, family);
     if (p.staleTimer && this.rib.staleCount(id) === 0) {
       clearTimeout(p.staleTimer);
       p.staleTimer = undefined;
@@ -267,6 +271,7 @@ export class Speaker {
     if (this.deferralTimer) clearTimeout(this.deferralTimer);
     for (const p of this.peers.values()) p.opts.session.setRestarting(false);
     this.log.info({ why }, 'graceful restart: recovery done, advertising');
+    this.events.emit('recoveryDone', why);
     for (const id of this.peers.keys()) this.scheduleFlush(id);
   }
 
@@ -359,6 +364,12 @@ export class Speaker {
   // ===== Views =====
   isUp(id: number): boolean {
     return this.peers.get(id)?.up ?? false;
+  }
+
+  /** Every configured peer is up and has sent End-of-RIB for each of its families. */
+  allConverged(): boolean {
+    for (const p of this.peers.values()) if (!p.up || p.families.some((f) => !p.endOfRibReceived.has(f))) return false;
+    return true;
   }
 }
 

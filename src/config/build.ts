@@ -8,8 +8,8 @@ import type { PolicySpec } from '../policy/spec.ts';
 import { familyName, parseAddress, parsePrefix } from './addr.ts';
 import { buildPolicies, buildPolicyRef } from './build-policy.ts';
 import { INVALID, formatPath, isMapping, type ProblemSink } from './check.ts';
-import { DEFAULT_CONTROL_SOCKET, DEFAULT_DEFERRAL_TIME, DEFAULT_LISTEN_ADDRESSES, DEFAULT_MAX_PREFIX_RESTART_DELAY, DEFAULT_RESTART_TIME } from './schema.ts';
-import type { AddPathMode, LogLevel, MaxPrefixes, NextHopMode, OriginateConfig, PeerConfig, TernConfig } from './types.ts';
+import { DEFAULT_BMP_PORT, DEFAULT_CONTROL_SOCKET, DEFAULT_DEFERRAL_TIME, DEFAULT_LISTEN_ADDRESSES, DEFAULT_MAX_PREFIX_RESTART_DELAY, DEFAULT_RESTART_TIME } from './schema.ts';
+import type { AddPathMode, BmpConfig, KernelConfig, LogLevel, MaxPrefixes, NextHopMode, OriginateConfig, PeerConfig, TernConfig } from './types.ts';
 
 /** What a peer's build needs to know about the rest of the config. */
 interface PeerScope {
@@ -40,8 +40,44 @@ export function buildConfig(root: Tree, source: string, sink: ProblemSink): Tern
       deferralTime: isMapping(root.gracefulRestart) && typeof root.gracefulRestart.deferralTime === 'number' ? root.gracefulRestart.deferralTime : DEFAULT_DEFERRAL_TIME,
     },
     policies,
+    ...(isMapping(root.metrics) && typeof root.metrics.listen === 'string' ? { metrics: { listen: root.metrics.listen } } : {}),
+    ...(Array.isArray(root.bmp) && root.bmp.length > 0 ? { bmp: buildBmp(items(root.bmp)) } : {}),
+    ...(isMapping(root.kernel) ? { kernel: buildKernel(root.kernel, policies, isMapping(root.policies) ? Object.keys(root.policies) : [], sink) } : {}),
     source,
   };
+}
+
+const MAIN_TABLE = 254;
+
+function buildKernel(k: Tree, policies: Record<string, PolicySpec>, names: string[], sink: ProblemSink): KernelConfig {
+  const tunnel = isMapping(k.tunnel) ? k.tunnel : {};
+  return {
+    learn: k.learn === true,
+    program: k.program === true,
+    protocol: typeof k.protocol === 'number' ? k.protocol : 12,
+    table: typeof k.table === 'number' ? k.table : MAIN_TABLE,
+    export: k.export === undefined ? { kind: 'all' } : buildPolicyRef(k.export, true, policies, names, ['kernel', 'export'], sink),
+    ignoreInterfaces: Array.isArray(k.ignoreInterfaces) ? k.ignoreInterfaces.filter((x): x is string => typeof x === 'string') : [],
+    tunnel: {
+      device: typeof tunnel.device === 'string' ? tunnel.device : 'tunl0',
+      mode: tunnel.mode === 'always' || tunnel.mode === 'crossSubnet' ? tunnel.mode : 'never',
+    },
+    persist: k.persist !== false,
+    metric: typeof k.metric === 'number' ? k.metric : 0,
+  };
+}
+
+function buildBmp(list: [Tree, number][]): BmpConfig[] {
+  return list.map(([b]) => {
+    const address = typeof b.address === 'string' ? b.address : '';
+    const port = typeof b.port === 'number' ? b.port : DEFAULT_BMP_PORT;
+    return {
+      name: typeof b.name === 'string' ? b.name : `${address}:${port}`,
+      address,
+      port,
+      statisticsInterval: typeof b.statisticsInterval === 'number' ? b.statisticsInterval : 0,
+    };
+  });
 }
 
 /** RFC 4456 §7: CLUSTER_ID, "a 4-byte" value; ours defaults to the BGP Identifier. */
@@ -174,6 +210,7 @@ function buildOriginate(list: [Tree, number][], sink: ProblemSink): OriginateCon
       }
       entry.nextHop = o.nextHop;
     }
+    if (o.blackhole === true) entry.blackhole = true;
     out.push(entry);
   }
   return out;

@@ -13,6 +13,8 @@ listen:
 control:
   socket: /run/tern/tern.ctl
 logLevel: info
+metrics:
+  listen: ":9179"            # /metrics, /healthz, /readyz (docs/metrics.md)
 routeReflector:
   clusterId: 10.0.0.1
 gracefulRestart:

@@ -59,6 +59,8 @@ export const DEFAULT_CONTROL_SOCKET = '/run/tern/tern.ctl';
 export const DEFAULT_LISTEN_ADDRESSES: readonly string[] = ['0.0.0.0', '::'];
 export const DEFAULT_DEFERRAL_TIME = 240; // BIRD's `graceful restart wait` default
 export const DEFAULT_MAX_PREFIX_RESTART_DELAY = 60;
+/** RFC 7854 assigns no port; 1790 is pmacct's (and most collectors') default. */
+export const DEFAULT_BMP_PORT = 1790;
 
 export const LISTEN_FIELDS: readonly FieldSpec[] = [
   {
@@ -232,6 +234,69 @@ export const ORIGINATE_FIELDS: readonly FieldSpec[] = [
     defaultText: 'self (the session\'s local address)',
     description: 'Next hop to announce. Same family as `prefix`.',
   },
+  {
+    key: 'blackhole',
+    type: { kind: 'boolean' },
+    default: false,
+    extension: true,
+    description: 'Also install the prefix as a blackhole route in the kernel (with `kernel.program`), as Calico does for a node\'s own IPAM blocks.',
+  },
+];
+
+export const KERNEL_TUNNEL_FIELDS: readonly FieldSpec[] = [
+  { key: 'device', type: { kind: 'string', maxLength: 15 }, default: 'tunl0', description: 'Tunnel device for tunnelled routes (`via NEXT_HOP dev DEVICE onlink`, BIRD\'s `krt_tunnel`).' },
+  {
+    key: 'mode',
+    type: { kind: 'enum', values: ['always', 'crossSubnet', 'never'] },
+    default: 'never',
+    description: 'Which BGP routes go through the tunnel: `always`; `crossSubnet` only when the BGP next hop is outside our own subnets; `never`. A kernel export policy term with `tunnel` overrides it per route.',
+  },
+];
+
+export const KERNEL_FIELDS: readonly FieldSpec[] = [
+  { key: 'learn', type: { kind: 'boolean' }, default: false, description: 'Learn the kernel\'s routes of other protocols (Felix\'s) and connected subnets into the RIB, as BIRD\'s `kernel { learn }`, `device` and `direct`.' },
+  { key: 'program', type: { kind: 'boolean' }, default: false, description: 'Write the Loc-RIB\'s best BGP routes (and originated blackholes) that pass `export` into the kernel.' },
+  { key: 'protocol', type: { kind: 'integer', min: 1, max: 255 }, default: 12, description: 'Route protocol Tern writes and owns (12 is `bird`, as Calico expects); routes of any other protocol are never changed.' },
+  {
+    key: 'table',
+    type: { kind: 'oneOf', options: [{ kind: 'integer', min: 1, max: 4294967295 }, { kind: 'enum', values: ['main'] }] },
+    default: 'main',
+    description: 'Routing table to learn from and program (`main` is 254).',
+  },
+  { key: 'export', type: POLICY_REF_TYPE, default: 'all', description: 'Policy deciding which Loc-RIB routes are programmed (terms may set `metric` and `tunnel`).' },
+  {
+    key: 'ignoreInterfaces',
+    type: { kind: 'list', of: { kind: 'string', maxLength: 64 } },
+    default: [],
+    description: 'Interface globs whose routes and subnets are not learned, in addition to `cali*` and `kube-ipvs*` (always ignored, as Calico\'s BIRD does).',
+  },
+  { key: 'tunnel', type: { kind: 'object', fields: KERNEL_TUNNEL_FIELDS }, defaultText: 'see below', description: 'Tunnel routing (IPIP in Calico).' },
+  { key: 'persist', type: { kind: 'boolean' }, default: true, description: 'Leave programmed routes in the kernel when Tern stops (BIRD\'s `persist`); they are adopted and reconciled at the next start.' },
+  { key: 'metric', type: { kind: 'integer', min: 0, max: 4294967295 }, default: 0, description: 'Metric (priority) for programmed routes unless a policy term sets `metric`.' },
+];
+
+/** "ADDRESS:PORT", "[IPv6]:PORT" or ":PORT" with a port from 1 to 65535 (http.ts parses it again, exactly). */
+const LISTEN_ADDRESS_PORT = /^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)|\[[0-9A-Fa-f:.]{2,45}\])?:(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})$/;
+
+export const METRICS_FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'listen',
+    type: { kind: 'string', pattern: LISTEN_ADDRESS_PORT, patternText: 'the form ADDRESS:PORT, [IPV6]:PORT or :PORT (every address), port 1-65535' },
+    required: true,
+    description: 'Where the HTTP endpoint listens: `/metrics` (Prometheus), `/healthz`, `/readyz` (see docs/metrics.md). E.g. `":9179"` or `"127.0.0.1:9179"`. Read at start only.',
+  },
+];
+
+export const BMP_FIELDS: readonly FieldSpec[] = [
+  { key: 'address', type: { kind: 'address' }, required: true, description: 'Address of the BMP monitoring station (collector). Tern connects out and reconnects with back-off.' },
+  { key: 'port', type: u16Port, default: DEFAULT_BMP_PORT, description: 'TCP port of the station (RFC 7854 assigns none; pmacct and most collectors use 1790).' },
+  { key: 'name', type: { kind: 'string', pattern: PEER_NAME_PATTERN, patternText: '1-100 characters from A-Z a-z 0-9 _ . -' }, defaultText: '`address:port`', description: 'Name shown in logs.' },
+  {
+    key: 'statisticsInterval',
+    type: { kind: 'integer', min: 0, max: 86400 },
+    default: 0,
+    description: 'Seconds between Statistics Reports (RFC 7854 §4.8: routes rejected by import policy, Adj-RIB-In and Loc-RIB counts per peer); `0` sends none.',
+  },
 ];
 
 export const ROOT_FIELDS: readonly FieldSpec[] = [
@@ -274,6 +339,12 @@ export const ROOT_FIELDS: readonly FieldSpec[] = [
     description: 'Graceful Restart (RFC 4724) settings for this router as a whole.',
   },
   {
+    key: 'kernel',
+    type: { kind: 'object', fields: KERNEL_FIELDS },
+    defaultText: 'no kernel sync',
+    description: 'Kernel route sync over netlink: learning Felix\'s routes and connected subnets, and programming BGP routes (Linux).',
+  },
+  {
     key: 'policies',
     type: POLICIES_TYPE,
     default: {},
@@ -285,6 +356,20 @@ export const ROOT_FIELDS: readonly FieldSpec[] = [
     default: 'info',
     extension: true,
     description: 'Least severe log level written.',
+  },
+  {
+    key: 'metrics',
+    type: { kind: 'object', fields: METRICS_FIELDS },
+    defaultText: 'no HTTP endpoint',
+    extension: true,
+    description: 'The HTTP endpoint for Prometheus metrics and health checks.',
+  },
+  {
+    key: 'bmp',
+    type: { kind: 'list', of: { kind: 'object', fields: BMP_FIELDS } },
+    defaultText: 'none',
+    extension: true,
+    description: 'BMP (RFC 7854) monitoring stations to export to: Peer Up/Down and every UPDATE received (pre-policy Adj-RIB-In). Read at start only.',
   },
 ];
 
@@ -299,6 +384,10 @@ export const SECTIONS: readonly { path: string; title: string; fields: readonly 
   { path: 'originate[]', title: '`originate[]`', fields: ORIGINATE_FIELDS },
   { path: 'routeReflector', title: '`routeReflector`', fields: ROUTE_REFLECTOR_FIELDS },
   { path: 'gracefulRestart', title: '`gracefulRestart`', fields: GLOBAL_GRACEFUL_RESTART_FIELDS },
+  { path: 'kernel', title: '`kernel`', fields: KERNEL_FIELDS },
+  { path: 'kernel.tunnel', title: '`kernel.tunnel`', fields: KERNEL_TUNNEL_FIELDS },
+  { path: 'metrics', title: '`metrics`', fields: METRICS_FIELDS },
+  { path: 'bmp[]', title: '`bmp[]`', fields: BMP_FIELDS },
   { path: 'policies.<name>[]', title: '`policies.<name>[]` (a policy term; also the items of an inline `import` / `export`)', fields: TERM_FIELDS },
   { path: 'policies.<name>[].match', title: '`policies.<name>[].match`', fields: MATCH_FIELDS },
 ];

@@ -22,8 +22,23 @@ export interface TernConfig {
   gracefulRestart: { deferralTime: number };
   /** Named policies, validated (see src/policy/spec.ts); peers refer to them by name. */
   policies: Record<string, PolicySpec>;
+  /** Kernel route sync; absent when the file has no `kernel` section. */
+  kernel?: KernelConfig;
+  /** The HTTP endpoint (/metrics, /healthz, /readyz); absent when the file has no `metrics` section. */
+  metrics?: { listen: string };
+  /** BMP (RFC 7854) monitoring stations; absent when the file has none. */
+  bmp?: BmpConfig[];
   /** The file the config came from, as given to parseConfig/loadConfig. */
   source: string;
+}
+
+/** One BMP monitoring station Tern connects to. */
+export interface BmpConfig {
+  name: string;
+  address: string;
+  port: number;
+  /** Seconds between Statistics Reports; 0 = none. */
+  statisticsInterval: number;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -70,11 +85,26 @@ export interface MaxPrefixes {
   restartDelay: number;
 }
 
+export interface KernelConfig {
+  learn: boolean;
+  program: boolean;
+  protocol: number;
+  /** Table id (main = 254). */
+  table: number;
+  export: PolicyRef;
+  ignoreInterfaces: string[];
+  tunnel: { device: string; mode: 'always' | 'crossSubnet' | 'never' };
+  persist: boolean;
+  metric: number;
+}
+
 export interface OriginateConfig {
   /** Canonical CIDR text, host bits zero. */
   prefix: string;
   nextHop?: string;
   family: Family;
+  /** Install as a blackhole in the kernel (with kernel.program). */
+  blackhole?: boolean;
 }
 
 export interface ConfigProblem {

@@ -6,9 +6,15 @@ import type { Daemon } from '../daemon.ts';
 import { FAMILIES, type Family } from '../bgp/messages/types.ts';
 import { ConfigError, formatConfigError } from '../config/index.ts';
 import { CommandError, type CommandHandler } from './server.ts';
-import { peerView, routeRows, ROUTE_TABLES, type RouteTable } from './views.ts';
+import { peerView, routeRows, ROUTE_TABLES, type RouteFilters, type RouteTable } from './views.ts';
+import { kernelView } from '../kernel-sync/view.ts';
+import { parsePrefixArg } from './explain.ts';
+import { communityValue, largeCommunityValue } from '../policy/spec.ts';
+import { explainCommands } from './explain.ts';
+import { watchCommands } from './watch.ts';
+import { peerOpsCommands } from './peer-ops.ts';
 
-export const COMMANDS = ['show peers', 'show routes', 'show status', 'reload', 'refresh'] as const;
+export const COMMANDS = ['show peers', 'show routes', 'show kernel', 'show status', 'reload', 'refresh'] as const;
 
 export type CommandImpl = (daemon: Daemon, args: Record<string, unknown>) => unknown | Promise<unknown>;
 
@@ -18,6 +24,9 @@ const extraCommands = new Map<string, CommandImpl>();
 export function registerCommand(name: string, impl: CommandImpl): void {
   extraCommands.set(name, impl);
 }
+
+// The operator commands of explain.ts, watch.ts and peer-ops.ts.
+for (const [name, impl] of Object.entries({ ...explainCommands, ...watchCommands, ...peerOpsCommands })) registerCommand(name, impl);
 
 export function commandHandler(daemon: Daemon): CommandHandler {
   return async (command, args) => {
@@ -37,6 +46,9 @@ export function commandHandler(daemon: Daemon): CommandHandler {
           recovering: daemon.speaker.recovering,
           pid: process.pid,
         };
+      case 'show kernel':
+        if (!daemon.kernel) throw new CommandError('kernel sync is not enabled (config: kernel.learn / kernel.program)');
+        return kernelView(daemon.kernel);
       case 'reload':
         try {
           return await daemon.reload();
@@ -66,7 +78,28 @@ function showRoutes(daemon: Daemon, args: Record<string, unknown>): unknown {
   if (!ROUTE_TABLES.includes(table)) throw new CommandError(`unknown table "${String(args.table)}" (use ${ROUTE_TABLES.join(', ')})`);
   const peer = args.peer === undefined ? undefined : requirePeer(daemon, args.peer);
   if (table !== 'loc' && !peer) throw new CommandError(`--table ${table} needs --peer NAME`);
-  return routeRows(daemon, table, { family, peer });
+  return routeRows(daemon, table, { family, peer, ...routeFilters(args) });
+}
+
+/** `--prefix P [--longer]`, `--community C`, `--large-community C` of show routes. */
+function routeFilters(args: Record<string, unknown>): RouteFilters {
+  const f: RouteFilters = {};
+  if (args.prefix !== undefined) f.prefix = parsePrefixArg(args.prefix);
+  if (args.longer !== undefined && args.longer !== false) {
+    if (!f.prefix) throw new CommandError('--longer needs --prefix');
+    f.longer = true;
+  }
+  if (args.community !== undefined) {
+    const c = communityValue(String(args.community));
+    if (c === undefined) throw new CommandError(`bad community "${String(args.community)}" (expected ASN:VALUE like 65000:100, or no-export, no-advertise, no-export-subconfed)`);
+    f.community = c;
+  }
+  if (args.largeCommunity !== undefined) {
+    const c = largeCommunityValue(String(args.largeCommunity));
+    if (c === undefined) throw new CommandError(`bad large community "${String(args.largeCommunity)}" (expected GLOBAL:DATA1:DATA2 like 65000:1:2)`);
+    f.largeCommunity = c;
+  }
+  return f;
 }
 
 export function requireFamily(value: unknown): Family {

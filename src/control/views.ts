@@ -3,7 +3,9 @@
 // are a public interface (tests outside this repo read them): extend, never rename.
 import type { AsPathSegment, Family, Nlri } from '../bgp/messages/types.ts';
 import { asPathToString, type RouteAttributes } from '../bgp/messages/route-view.ts';
-import { prefixToString } from '../bgp/messages/nlri.ts';
+import { parsePrefix, prefixToString } from '../bgp/messages/nlri.ts';
+import { isPeerDisabled } from './peer-ops.ts';
+import { prefixCovers } from './explain.ts';
 import { capabilityToString } from '../bgp/messages/capabilities.ts';
 import { bytesToIp, u32ToDotted } from '../util/ip.ts';
 import type { Daemon, PeerEntry } from '../daemon.ts';
@@ -37,6 +39,8 @@ export interface PeerView {
   capabilities: string[];
   messagesReceived: Record<string, number>;
   messagesSent: Record<string, number>;
+  /** `tern peer disable`: stopped by the operator until `tern peer enable` (state Idle). */
+  disabled: boolean;
 }
 
 export const ROUTE_TABLES = ['loc', 'adj-in', 'adj-out'] as const;
@@ -115,10 +119,40 @@ export function peerView(daemon: Daemon, entry: PeerEntry): PeerView {
     capabilities: info.remoteOpen ? info.remoteOpen.capabilities.map(capabilityToString) : [],
     messagesReceived: { ...info.messagesIn },
     messagesSent: { ...info.messagesOut },
+    disabled: isPeerDisabled(entry),
   };
 }
 
-export function routeRows(daemon: Daemon, table: RouteTable, filter: { family?: Family; peer?: PeerEntry }): RouteView[] {
+/** `tern show routes` filters on the prefix and communities (applied to every table). */
+export interface RouteFilters {
+  /** Exactly this prefix, or with `longer` this prefix and every more specific one. */
+  prefix?: Nlri;
+  longer?: boolean;
+  /** RFC 1997 community value (32 bits). */
+  community?: number;
+  /** RFC 8092 large community. */
+  largeCommunity?: [number, number, number];
+}
+
+export function routeRows(daemon: Daemon, table: RouteTable, filter: { family?: Family; peer?: PeerEntry } & RouteFilters): RouteView[] {
+  const rows = allRouteRows(daemon, table, filter);
+  return filter.prefix || filter.community !== undefined || filter.largeCommunity ? rows.filter((r) => matchesRouteFilters(r, filter)) : rows;
+}
+
+function matchesRouteFilters(r: RouteView, f: RouteFilters): boolean {
+  if (f.prefix) {
+    const n = parsePrefix(r.prefix);
+    if (!n || !(f.longer ? prefixCovers(f.prefix, n) : n.length === f.prefix.length && prefixCovers(f.prefix, n))) return false;
+  }
+  if (f.community !== undefined) {
+    const c = f.community;
+    if (!r.communities.includes(`${c >>> 16}:${c & 0xffff}`)) return false;
+  }
+  if (f.largeCommunity && !r.largeCommunities.includes(f.largeCommunity.join(':'))) return false;
+  return true;
+}
+
+function allRouteRows(daemon: Daemon, table: RouteTable, filter: { family?: Family; peer?: PeerEntry }): RouteView[] {
   const rows: RouteView[] = [];
   const { family, peer } = filter;
   if (table === 'loc') {

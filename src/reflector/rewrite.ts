@@ -15,7 +15,7 @@ import type { ReflectorConfig } from './rules.ts';
 
 export interface ExportRewriteOptions {
   cfg: ReflectorConfig;
-  /** Configured next-hop mode for `to`. auto = eBGP self, iBGP keep (originated: self). */
+  /** Configured next-hop mode for `to`. auto = eBGP self, iBGP keep (local routes: self, unless originated with a next hop). */
   nextHopMode: 'self' | 'keep' | 'auto';
   /** Our address(es) on the session to `to`: what "self" means for each family. Give
    *  ipv6LinkLocal only when `to` shares our link (RFC 2545 §3); it is sent whenever given. */
@@ -142,8 +142,9 @@ function effectiveMode(path: Path, to: PeerRef, opts: ExportRewriteOptions): 'se
   // modify the NEXT_HOP attribute unless it has been explicitly configured to announce its own
   // IP address as the NEXT_HOP. When announcing a locally-originated route to an internal peer,
   // the BGP speaker SHOULD use the interface address of the router through which the announced
-  // network is reachable for the speaker".
-  return path.source === 'bgp' ? 'keep' : 'self';
+  // network is reachable for the speaker". An originated route configured with its own next hop
+  // (`originate[].nextHop`) keeps that one: the operator named the address to use.
+  return path.source === 'bgp' || (path.source === 'originated' && path.attrs.nextHop !== undefined) ? 'keep' : 'self';
 }
 
 /**

@@ -81,6 +81,7 @@ export interface LocalRoute {
   source: Exclude<RouteSource, 'bgp'>;
   nextHop?: Uint8Array;
   interface?: string;
+  blackhole?: boolean;
 }
 
 interface OutState extends PeerUpInfo {
@@ -313,6 +314,7 @@ export class Rib {
         nlri: withoutPathId(r.nlri),
         source,
         interface: r.interface,
+        ...(r.blackhole ? { blackhole: true } : {}),
         attrs: this.attrs.intern(localAttributes(r.nextHop)),
         stale: false,
         receivedAt: now,
@@ -322,6 +324,43 @@ export class Rib {
       if (dest) changed.add(dest);
     }
     this.propagate(changed);
+  }
+
+  /** Add or replace one local route (kernel sync learns one at a time). */
+  upsertLocalRoute(r: LocalRoute, now: number): void {
+    const key = `${r.source}|${prefixKey(r.nlri)}`;
+    const old = this.local.get(key);
+    if (old && sameLocal(old, r)) return;
+    const changed = new Set<Destination>();
+    const path: Path = {
+      destKey: destKeyOf(r.nlri),
+      nlri: withoutPathId(r.nlri),
+      source: r.source,
+      interface: r.interface,
+      ...(r.blackhole ? { blackhole: true } : {}),
+      attrs: this.attrs.intern(localAttributes(r.nextHop)),
+      stale: false,
+      receivedAt: now,
+    };
+    this.local.set(key, path);
+    const dest = this.loc.upsert(path, r.family, path.nlri, old);
+    if (old) this.attrs.release(old.attrs);
+    if (dest) changed.add(dest);
+    this.propagate(changed);
+  }
+
+  removeLocalRoute(source: LocalRoute['source'], nlri: Nlri): void {
+    const key = `${source}|${prefixKey(nlri)}`;
+    const path = this.local.get(key);
+    if (!path) return;
+    this.local.delete(key);
+    const dest = this.loc.remove(path);
+    this.attrs.release(path.attrs);
+    if (dest) this.propagate(new Set([dest]));
+  }
+
+  *localRoutes(source?: LocalRoute['source']): Generator<Path> {
+    for (const path of this.local.values()) if (!source || path.source === source) yield path;
   }
 
   // ===== Outbound =====
@@ -541,5 +580,5 @@ function sameLocal(path: Path, r: LocalRoute): boolean {
   const a = path.attrs.nextHop;
   const b = r.nextHop;
   const sameNextHop = a === b || (!!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]));
-  return sameNextHop && path.interface === r.interface;
+  return sameNextHop && path.interface === r.interface && (path.blackhole ?? false) === (r.blackhole ?? false);
 }

@@ -43,6 +43,8 @@ export interface Path {
   readonly peer?: PeerRef;
   /** Interface of a kernel or connected route. */
   readonly interface?: string;
+  /** An originated route also to be installed as a kernel blackhole (Calico's local blocks). */
+  readonly blackhole?: boolean;
   readonly attrs: Attrs;
   /** RFC 4724: kept from a restarting peer until refreshed or timed out. */
   stale: boolean;

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  NLMSG,
   NLM_F,
   NetlinkDecodeError,
   RTA,
@@ -225,7 +224,7 @@ describe('rtnetlink dump requests', () => {
   it('route filters: protocol in rtm_protocol; tables <= 255 in rtm_table, larger ones in RTA_TABLE', () => {
     assert.equal(toHex(encodeDumpRequest('route', 2, 1, { table: 254, protocol: RTPROT.BIRD })), '1c0000001a000103010000000000000002000000fe0c000000000000');
     assert.equal(toHex(encodeDumpRequest('route', 10, 1, { table: 1000 })), '240000001a00010301000000000000000a0000000000000000000000' + '08000f00e8030000');
-    assert.equal(toHex(encodeDumpRequest('link', 0, 2)), '200000001200010302000000000000000000000000000000000000000000000000'.slice(0, 64));
+    assert.equal(toHex(encodeDumpRequest('link', 0, 2)), '20000000120001030200000000000000' + '00'.repeat(16));
   });
 });
 
@@ -255,7 +254,7 @@ describe('rtnetlink decoder robustness', () => {
   const good = encodeRouteRequest('new', { type: 'route', family: 10, dstLength: 64, srcLength: 0, tos: 0, table: 1000, protocol: 12, scope: 0, routeType: 1, flags: 0, dst: new Uint8Array(16), multipath: [{ gateway: new Uint8Array(16), oif: 2, flags: 4, weight: 3 }, { oif: 3, flags: 0, weight: 1 }], unknown: [] }, 5);
 
   it('hand-made garbage names the reason and the offset', () => {
-    throwsDecode(good.subarray(0, 15), /nlmsg_len: need 4|nlmsg_pid: need 4/, 12);
+    throwsDecode(good.subarray(0, 15), /nlmsg_pid: need 4 bytes, 3 left/, 12);
     throwsDecode(fromHex('0c000000 1800 0000 00000000 00000000'), /nlmsg_len 12 < 16/, 0);
     throwsDecode(good.subarray(0, good.length - 4), /payload \(nlmsg_len \d+\)/, 16);
     throwsDecode(fromHex('18000000 1800 0000 00000000 00000000 02000000 00000000'), /struct rtmsg/);
@@ -308,6 +307,5 @@ describe('rtnetlink decoder robustness', () => {
     b.fill(0xff);
     assert.ok(event.kind === 'new' && event.message.type === 'route');
     assert.equal(toHex(event.message.dst!), '0a000100');
-    assert.equal(NLMSG.ERROR, 2);
   });
 });

@@ -142,7 +142,7 @@ describe("rtnetlink: our encoder against iproute2's requests", () => {
     throw new Error(`no route request in ${name}`);
   }
 
-  const base = { type: 'route', family: 2, srcLength: 0, tos: 0, table: 254, protocol: RTPROT.BIRD, scope: 0, flags: 0, unknown: [] } as const;
+  const base = { type: 'route' as const, family: 2 as const, srcLength: 0, tos: 0, table: 254, protocol: RTPROT.BIRD, scope: 0, flags: 0, unknown: [] };
   const exact: [string, 'new' | 'replace' | 'del', RouteMessage][] = [
     ['request-add-onlink', 'new', { ...base, dstLength: 26, routeType: RTN.UNICAST, flags: RTNH_F.ONLINK, dst: ip('10.244.10.0'), gateway: ip('10.0.0.2'), oif: 3 }],
     ['request-replace-blackhole', 'replace', { ...base, dstLength: 26, routeType: RTN.BLACKHOLE, dst: ip('10.244.10.0') }],

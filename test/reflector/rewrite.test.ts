@@ -308,3 +308,16 @@ test('the input is never modified and the interning key is not copied', () => {
   out.asPath[0]!.asns.push(1);
   assert.deepEqual(p.attrs.asPath, [seq(65100)]);
 });
+
+test('iBGP auto: an originated route configured with its own next hop keeps it; one without goes out as self', async () => {
+  const { rewriteForExport } = await import('../../src/reflector/index.ts');
+  const { CFG, attrs, ip, path, peer } = await import('./fixtures.ts');
+  const to = peer('i', 'ibgp');
+  const self = { ipv4: ip('192.0.2.254') };
+  const withHop = rewriteForExport(attrs({ nextHop: ip('198.51.100.7') }), path('originated', undefined, attrs({ nextHop: ip('198.51.100.7') })), to, { cfg: CFG, nextHopMode: 'auto', self, family: 'ipv4-unicast' });
+  assert.deepEqual(withHop?.nextHop, ip('198.51.100.7'));
+  const without = rewriteForExport(attrs(), path('originated', undefined, attrs()), to, { cfg: CFG, nextHopMode: 'auto', self, family: 'ipv4-unicast' });
+  assert.deepEqual(without?.nextHop, ip('192.0.2.254'));
+  const kernel = rewriteForExport(attrs({ nextHop: ip('198.51.100.9') }), path('kernel', undefined, attrs({ nextHop: ip('198.51.100.9') })), to, { cfg: CFG, nextHopMode: 'auto', self, family: 'ipv4-unicast' });
+  assert.deepEqual(kernel?.nextHop, ip('192.0.2.254'), 'a kernel route\'s gateway is ours to reach, not the peer\'s');
+});

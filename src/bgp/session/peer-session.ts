@@ -26,7 +26,7 @@ import {
 } from '../fsm/index.ts';
 import { AddPathDirection } from '../messages/capabilities.ts';
 import { BgpNotificationError } from '../messages/errors.ts';
-import { CeaseSubcode, MessageType, NotificationCode, OpenErrorSubcode } from '../messages/iana.ts';
+import { CeaseSubcode, FsmErrorSubcode, MessageType, NotificationCode, OpenErrorSubcode } from '../messages/iana.ts';
 import { decodeMessage, encodeMessage, messageTypeName, type Decoded } from '../messages/index.ts';
 import { encodeKeepalive } from '../messages/keepalive.ts';
 import { buildOpen, negotiate, peerAsnOf, validateOpen, type Negotiated } from '../messages/negotiate.ts';
@@ -166,6 +166,11 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
     return this.info.remoteOpen?.capabilities.find((c): c is Extract<Capability, { kind: 'graceful-restart' }> => c.kind === 'graceful-restart');
   }
 
+  /** The OPEN we send, whole message (BMP Peer Up reports it, RFC 7854 §4.10). */
+  get sentOpen(): Uint8Array {
+    return this.localOpenFrame;
+  }
+
   /** Bytes queued for the Established connection and not yet taken by the kernel. */
   get pendingBytes(): number {
     return this.established()?.pendingBytes ?? 0;
@@ -291,6 +296,13 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
     if (type === MessageType.Update && conn.fsm.state !== 'Established') {
       this.countIn('UPDATE');
       this.dispatch(conn, { type: 'UpdateMsg' });
+      return;
+    }
+    // RFC 4271 §8.2.2 Established: an OPEN, valid (Event 19) or not (Event 22), is answered with
+    // a Finite State Machine Error (RFC 6608 §3 subcode 3), before any OPEN validation runs.
+    if (type === MessageType.Open && conn.fsm.state === 'Established') {
+      this.countIn('OPEN');
+      this.dispatch(conn, { type: 'BGPOpenMsgErr', error: BgpNotificationError.fsmError(FsmErrorSubcode.UnexpectedMessageInEstablished, 'OPEN in Established') });
       return;
     }
     let decoded: Decoded;

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: Apache-2.0
+// Kernel sync, as BIRD's `kernel`, `device` and `direct` protocols in calico-node:
+//  - learn: dump, then follow, the interfaces, addresses and routes of one table; other
+//    protocols' routes (Felix's workload routes, blackholes, tunnel routes) enter the RIB as
+//    kernel routes with their interface; connected subnets as connected routes (except on
+//    ignored interfaces);
+//  - program: the Loc-RIB's best BGP routes (and originated blackholes) that pass the kernel
+//    export policy, written with Tern's protocol (12, `bird`), never touching other routes;
+//  - restarts: programmed routes persist when Tern stops; at start they are adopted, kept while
+//    graceful restart recovers, and the leftovers removed once routing has converged;
+//  - overruns: a lost monitor message (ENOBUFS) means a full dump and reconcile.
+// The netlink bytes are src/kernel-sync/rtnetlink's; sockets are src/native's.
+import type { Logger } from '../observability/log.ts';
+import type { Rib } from '../rib/rib.ts';
+import type { Destination, Path, PeerRef } from '../rib/types.ts';
+import type { Speaker } from '../speaker.ts';
+import type { CompiledPolicy, PolicyVerdict } from '../policy/types.ts';
+import type { Family, Nlri } from '../bgp/messages/types.ts';
+import { prefixKey } from '../rib/prefix-key.ts';
+import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netlink.ts';
+import { NetlinkChannel } from './channel.ts';
+import { InterfaceTable, globMatch } from './interfaces.ts';
+import { KernelView, routeKey } from './kernel-view.ts';
+import { desiredRoute, sameRoute, type ProgramSettings } from './resolve.ts';
+import { prefixToString } from '../bgp/messages/nlri.ts';
+import { RTMGRP, RTN, RTPROT, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
+
+export interface KernelSyncOptions {
+  learn: boolean;
+  program: boolean;
+  protocol: number;
+  table: number;
+  metric: number;
+  exportPolicy: CompiledPolicy;
+  ignoreInterfaces: string[];
+  tunnel: { device: string; mode: 'always' | 'crossSubnet' | 'never' };
+  persist: boolean;
+  /** Seconds to wait for convergence before removing adopted leftovers (BIRD: 240). */
+  deferralTime: number;
+}
+
+/** Interfaces whose subnets are never learned, whatever the config says (as Calico's BIRD). */
+const ALWAYS_IGNORED = ['cali*', 'kube-ipvs*'];
+/** Destinations programmed per event-loop turn before yielding (keepalives first). */
+const PROGRAM_BATCH = 1000;
+
+export type ProgrammedState = 'pending' | 'installed' | 'failed' | 'unresolved';
+
+export interface ProgrammedRoute {
+  destKey: string;
+  family: Family;
+  nlri: Nlri;
+  state: ProgrammedState;
+  route?: RouteMessage;
+  error?: string;
+}
+
+export interface KernelStats {
+  overruns: number;
+  resyncs: number;
+  installs: number;
+  removals: number;
+  failures: number;
+  adopted: number;
+  leftoversRemoved: number;
+}
+
+const KERNEL_PEER: PeerRef = { id: -1, name: 'kernel', asn: 0, type: 'ibgp', address: new Uint8Array(4), addressText: 'kernel', rrClient: false, routerId: 0 };
+
+export class KernelSync {
+  readonly ifaces = new InterfaceTable();
+  readonly view: KernelView;
+  readonly programmed = new Map<string, ProgrammedRoute>();
+  readonly stats: KernelStats = { overruns: 0, resyncs: 0, installs: 0, removals: 0, failures: 0, adopted: 0, leftoversRemoved: 0 };
+  private readonly opts: KernelSyncOptions;
+  private readonly rib: Rib;
+  private readonly speaker: Speaker;
+  private readonly log: Logger;
+  private channel?: NetlinkChannel;
+  private monitor?: NetlinkSocket;
+  private readonly dirty = new Set<string>();
+  private flushing = false;
+  private flushScheduled = false;
+  /** Adopted routes of ours found at start, kept until convergence (destKey → route). */
+  private adopted = new Map<string, RouteMessage>();
+  private pruneTimer?: NodeJS.Timeout;
+  private pruneRequested?: string;
+  private resyncing = false;
+  private stopped = false;
+
+  constructor(opts: KernelSyncOptions, rib: Rib, speaker: Speaker, log: Logger) {
+    this.opts = opts;
+    this.rib = rib;
+    this.speaker = speaker;
+    this.log = log.child({ component: 'kernel' });
+    this.view = new KernelView(opts.protocol);
+  }
+
+  async start(): Promise<void> {
+    this.channel = new NetlinkChannel();
+    const groups = RTMGRP.LINK | RTMGRP.IPV4_IFADDR | RTMGRP.IPV6_IFADDR | RTMGRP.IPV4_ROUTE | RTMGRP.IPV6_ROUTE;
+    // A large buffer: Felix can change thousands of routes at once (node-ecosystem.md §1.4).
+    this.monitor = NetlinkSocket.open(0, groups, { receiveBufferBytes: 8 << 20, onEvent: (e) => this.onMonitor(e) });
+    await this.fullDump();
+    this.adoptOwnRoutes();
+    if (this.opts.program) {
+      this.rib.destinationListeners.push((dest) => this.markDirty(dest.key));
+      for (const dest of this.rib.loc.values()) this.dirty.add(dest.key);
+      this.scheduleFlush();
+      this.armPrune();
+    }
+    this.log.info({ learn: this.opts.learn, program: this.opts.program, table: this.opts.table, adopted: this.adopted.size }, 'kernel sync started');
+  }
+
+  /** Stop following the kernel. Programmed routes stay unless `persist` is off. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    if (!this.opts.persist && this.channel) {
+      const ours = [...this.programmed.values()].filter((p) => p.state === 'installed' && p.route).map((p) => ({ op: 'del' as const, route: p.route! }));
+      await this.channel.routes(ours);
+    }
+    this.monitor?.close();
+    this.channel?.close();
+  }
+
+  // ===== Learning =====
+  private async fullDump(): Promise<void> {
+    const channel = this.channel!;
+    const links = await channel.dump('link');
+    const addrs = await channel.dump('addr');
+    const routes = [...(await channel.dump('route', 2)), ...(await channel.dump('route', 10))];
+    this.ifaces.clear();
+    this.view.clear();
+    for (const m of links) if (m.type === 'link') this.ifaces.applyLink('new', m);
+    for (const m of addrs) if (m.type === 'addr') this.ifaces.applyAddr('new', m);
+    for (const m of routes) if (m.type === 'route' && this.inTable(m)) this.view.apply('new', m);
+    if (this.opts.learn) this.relearnAll();
+  }
+
+  private relearnAll(): void {
+    const now = Date.now();
+    this.rib.setLocalRoutes('kernel', [...this.view.others.values()].filter((r) => this.learnable(r)).map((r) => this.toLocal(r)), now);
+    this.rib.setLocalRoutes('connected', this.connectedRoutes(), now);
+  }
+
+  private inTable(r: RouteMessage): boolean {
+    return r.table === this.opts.table;
+  }
+
+  /** Routes of other protocols Tern learns: unicast or blackhole-ish, not the kernel's own. */
+  private learnable(r: RouteMessage): boolean {
+    if (r.protocol === this.opts.protocol || r.protocol === RTPROT.KERNEL || r.protocol === RTPROT.REDIRECT) return false;
+    if (r.routeType !== RTN.UNICAST && r.routeType !== RTN.BLACKHOLE && r.routeType !== RTN.UNREACHABLE && r.routeType !== RTN.PROHIBIT) return false;
+    // IPv6 link-local and multicast destinations are never routes to share.
+    if (r.family === 10 && r.dst && ((r.dst[0] === 0xfe && (r.dst[1]! & 0xc0) === 0x80) || r.dst[0] === 0xff)) return false;
+    return true;
+  }
+
+  private toLocal(r: RouteMessage): { nlri: Nlri; family: Family; source: 'kernel'; interface?: string; nextHop?: Uint8Array } {
+    const family: Family = r.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast';
+    const oif = r.oif ?? r.multipath?.[0]?.oif;
+    const name = oif !== undefined ? this.ifaces.byIndex(oif)?.name : undefined;
+    return { nlri: nlriOf(r, family), family, source: 'kernel', ...(name ? { interface: name } : {}), ...(r.gateway ? { nextHop: r.gateway } : {}) };
+  }
+
+  private ignored(name: string): boolean {
+    return [...ALWAYS_IGNORED, ...this.opts.ignoreInterfaces].some((g) => globMatch(g, name));
+  }
+
+  /** Connected subnets (BIRD's `direct`): every address's network on up, non-ignored interfaces. */
+  private connectedRoutes(): { nlri: Nlri; family: Family; source: 'connected'; interface: string }[] {
+    const out = new Map<string, { nlri: Nlri; family: Family; source: 'connected'; interface: string }>();
+    for (const a of this.ifaces.addresses()) {
+      const link = this.ifaces.byIndex(a.index);
+      if (!link || !link.up || link.loopback || this.ignored(link.name)) continue;
+      if (a.family === 10 && a.address[0] === 0xfe && (a.address[1]! & 0xc0) === 0x80) continue; // fe80::/10
+      const family: Family = a.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast';
+      const nlri = maskedNlri(family, a.address, a.prefixLength);
+      out.set(prefixKey(nlri), { nlri, family, source: 'connected', interface: link.name });
+    }
+    return [...out.values()];
+  }
+
+  private onMonitor(e: SocketEvent): void {
+    if (this.stopped) return;
+    if (e.kind === 'overrun') {
+      this.stats.overruns++;
+      this.log.warn({ cause: e.cause }, 'netlink monitor overrun: full resync');
+      void this.resync();
+      return;
+    }
+    if (e.kind === 'error') {
+      this.log.warn({ err: e.error.message }, 'netlink monitor error');
+      return;
+    }
+    let events;
+    try {
+      events = decodeNetlink(e.data);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'undecodable netlink notification: full resync');
+      void this.resync();
+      return;
+    }
+    let addressesChanged = false;
+    for (const ev of events) {
+      if (ev.kind !== 'new' && ev.kind !== 'del') continue;
+      addressesChanged = this.applyNotification(ev.kind, ev.message) || addressesChanged;
+    }
+    if (addressesChanged) this.afterAddressChange();
+  }
+
+  /** One monitor event; returns true when interfaces or addresses changed. */
+  private applyNotification(kind: 'new' | 'del', m: RtMessage): boolean {
+    if (m.type === 'link') {
+      this.ifaces.applyLink(kind, m as LinkMessage);
+      return true;
+    }
+    if (m.type === 'addr') {
+      this.ifaces.applyAddr(kind, m as AddrMessage);
+      return true;
+    }
+    if (!this.inTable(m)) return false;
+    this.view.apply(kind, m);
+    if (m.protocol === this.opts.protocol) {
+      this.onOwnRouteEvent(kind, m);
+      return false;
+    }
+    if (this.opts.learn && this.learnable(m)) {
+      const local = this.toLocal(m);
+      if (kind === 'new') this.rib.upsertLocalRoute(local, Date.now());
+      else this.rib.removeLocalRoute('kernel', local.nlri);
+    }
+    // Another route may change how our next hops resolve.
+    if (this.opts.program) this.remarkRecursive();
+    return false;
+  }
+
+  private afterAddressChange(): void {
+    if (this.opts.learn) this.rib.setLocalRoutes('connected', this.connectedRoutes(), Date.now());
+    if (this.opts.program) {
+      for (const key of this.programmed.keys()) this.dirty.add(key);
+      this.scheduleFlush();
+    }
+  }
+
+  /** Someone removed a route we installed: put it back (BIRD's kernel scan does the same). */
+  private onOwnRouteEvent(kind: 'new' | 'del', m: RouteMessage): void {
+    if (kind !== 'del' || !this.opts.program) return;
+    for (const p of this.programmed.values()) {
+      if (p.state === 'installed' && p.route && routeKey(p.route.family, p.route.dst, p.route.dstLength, p.route.priority ?? 0) === routeKey(m.family, m.dst, m.dstLength, m.priority ?? 0)) {
+        p.state = 'pending';
+        this.dirty.add(p.destKey);
+        this.scheduleFlush();
+      }
+    }
+  }
+
+  private remarkRecursive(): void {
+    for (const p of this.programmed.values()) if (p.state === 'unresolved' || p.route?.oif !== undefined) this.dirty.add(p.destKey);
+    this.scheduleFlush();
+  }
+
+  private async resync(): Promise<void> {
+    if (this.resyncing || this.stopped) return;
+    this.resyncing = true;
+    try {
+      this.stats.resyncs++;
+      await this.fullDump();
+      if (this.opts.program) {
+        for (const p of this.programmed.values()) if (p.state === 'installed') p.state = 'pending';
+        for (const key of this.programmed.keys()) this.dirty.add(key);
+        this.scheduleFlush();
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'kernel resync failed');
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  // ===== Programming =====
+  private adoptOwnRoutes(): void {
+    for (const r of this.view.owned.values()) {
+      const family: Family = r.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast';
+      const nlri = nlriOf(r, family);
+      const destKey = prefixKey(nlri);
+      this.adopted.set(destKey, r);
+      this.programmed.set(destKey, { destKey, family, nlri, state: 'installed', route: r });
+    }
+    this.stats.adopted = this.adopted.size;
+  }
+
+  /** Remove adopted routes nobody wants once routing converged (or the deferral time passed). */
+  private armPrune(): void {
+    if (this.adopted.size === 0) return;
+    const prune = (why: string) => {
+      if (this.pruneTimer) clearTimeout(this.pruneTimer);
+      this.pruneTimer = undefined;
+      this.speaker.events.off('recoveryDone', onRecovery);
+      this.speaker.events.off('endOfRib', onEndOfRib);
+      // Runs inside the programming loop, after what is queued: never alongside a change to the
+      // same route.
+      this.pruneRequested = why;
+      this.scheduleFlush();
+    };
+    const onRecovery = () => prune('graceful restart recovery done');
+    const onEndOfRib = () => {
+      if (!this.speaker.recovering && this.speaker.allConverged()) prune('every peer sent End-of-RIB');
+    };
+    this.speaker.events.on('recoveryDone', onRecovery);
+    this.speaker.events.on('endOfRib', onEndOfRib);
+    this.pruneTimer = setTimeout(() => prune('deferral time passed'), this.opts.deferralTime * 1000);
+    this.pruneTimer.unref();
+  }
+
+  private async pruneLeftovers(why: string): Promise<void> {
+    const leftovers = [...this.adopted].filter(([destKey]) => {
+      const p = this.programmed.get(destKey);
+      return p?.route && this.adopted.get(destKey) === p.route; // never replaced by a route we want
+    });
+    this.adopted.clear();
+    if (leftovers.length === 0 || !this.channel) return;
+    const results = await this.channel.routes(leftovers.map(([, route]) => ({ op: 'del' as const, route })));
+    leftovers.forEach(([destKey, route], i) => {
+      const gone = results[i]?.ok || results[i]?.errno === 3; /* ESRCH: already gone */
+      if (gone && this.programmed.get(destKey)?.route === route) this.programmed.delete(destKey);
+    });
+    this.stats.leftoversRemoved += leftovers.length;
+    this.log.info({ removed: leftovers.length, why }, 'kernel: removed routes left from before the restart');
+  }
+
+  private markDirty(destKey: string): void {
+    this.dirty.add(destKey);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing || this.stopped) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || !this.channel) return;
+    this.flushing = true;
+    try {
+      while ((this.dirty.size || this.pruneRequested) && !this.stopped) {
+        if (this.dirty.size === 0) {
+          const why = this.pruneRequested!;
+          this.pruneRequested = undefined;
+          await this.pruneLeftovers(why);
+          continue;
+        }
+        const keys = [...this.dirty].slice(0, PROGRAM_BATCH);
+        for (const k of keys) this.dirty.delete(k);
+        await this.programBatch(keys);
+        // Yield between batches: sessions' keepalives must not wait behind the kernel.
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.flushing = false;
+      if (this.dirty.size || this.pruneRequested) this.scheduleFlush();
+    }
+  }
+
+  private async programBatch(keys: string[]): Promise<void> {
+    const requests: { op: 'replace' | 'del'; route: RouteMessage; destKey: string }[] = [];
+    for (const destKey of keys) {
+      const change = this.plan(destKey);
+      if (change) requests.push(...change.map((c) => ({ ...c, destKey })));
+    }
+    if (!requests.length) return;
+    const results = await this.channel!.routes(requests);
+    requests.forEach((req, i) => {
+      const r = results[i]!;
+      const p = this.programmed.get(req.destKey);
+      if (req.op === 'del') {
+        this.stats.removals++;
+        if (p && p.route === req.route) this.programmed.delete(req.destKey);
+        return;
+      }
+      if (!p) return;
+      if (r.ok) {
+        this.stats.installs++;
+        p.state = 'installed';
+        p.error = undefined;
+        this.adopted.delete(req.destKey);
+      } else {
+        this.stats.failures++;
+        p.state = 'failed';
+        p.error = `${r.message ?? 'kernel error'}${r.errno ? ` (errno ${r.errno})` : ''}`;
+        this.log.warn({ prefix: formatNlri(p.nlri), error: p.error }, 'kernel route not installed');
+      }
+    });
+  }
+
+  /** What to send the kernel for one destination: replace, delete, or nothing. */
+  private plan(destKey: string): { op: 'replace' | 'del'; route: RouteMessage }[] | undefined {
+    const dest = this.rib.loc.get(destKey);
+    const current = this.programmed.get(destKey);
+    const desired = dest ? desiredRoute(dest, this.verdicts(dest), this.ifaces, this.view, this.settings()) : ({ kind: 'none', why: 'no route' } as const);
+    if (desired.kind !== 'route') {
+      if (desired.kind === 'unresolved' && dest) {
+        const ops = current?.route && current.state === 'installed' ? [{ op: 'del' as const, route: current.route }] : [];
+        this.programmed.set(destKey, { destKey, family: dest.family, nlri: dest.nlri, state: 'unresolved', error: desired.why, ...(current?.route && !ops.length ? { route: current.route } : {}) });
+        return ops;
+      }
+      if (!current) return undefined;
+      // While recovering from a restart, adopted routes stay until the prune.
+      if (this.adopted.has(destKey) && this.adopted.get(destKey) === current.route) return undefined;
+      if (current.route && current.state !== 'unresolved') return [{ op: 'del', route: current.route }];
+      this.programmed.delete(destKey);
+      return undefined;
+    }
+    const route = desired.route;
+    if (current?.route && current.state === 'installed' && sameRoute(current.route, route)) {
+      this.adopted.delete(destKey); // an adopted route that is exactly what we want: ours again
+      return undefined;
+    }
+    // Never overwrite a route another protocol owns (Felix's, an operator's).
+    const clash = this.view.others.get(routeKey(route.family, route.dst, route.dstLength, route.priority ?? 0));
+    if (clash) {
+      this.programmed.set(destKey, { destKey, family: dest!.family, nlri: dest!.nlri, state: 'failed', error: `the kernel has this route from protocol ${clash.protocol}: left alone` });
+      return current?.route && current.state === 'installed' ? [{ op: 'del', route: current.route }] : undefined;
+    }
+    const ops: { op: 'replace' | 'del'; route: RouteMessage }[] = [];
+    // A different metric is a different kernel route: remove the old one.
+    if (current?.route && (current.route.priority ?? 0) !== (route.priority ?? 0) && current.state === 'installed') ops.push({ op: 'del', route: current.route });
+    this.programmed.set(destKey, { destKey, family: dest!.family, nlri: dest!.nlri, state: 'pending', route });
+    ops.push({ op: 'replace', route });
+    return ops;
+  }
+
+  private verdicts(dest: Destination): Map<Path, PolicyVerdict> {
+    const out = new Map<Path, PolicyVerdict>();
+    for (const path of dest.decision.multipath.length ? dest.decision.multipath : dest.decision.best ? [dest.decision.best] : []) {
+      out.set(
+        path,
+        this.opts.exportPolicy.evaluate(
+          { nlri: dest.nlri, family: dest.family, attrs: path.attrs, source: path.source, ...(path.interface ? { interface: path.interface } : {}), ...(path.peer ? { from: path.peer } : {}) },
+          { direction: 'export', peer: KERNEL_PEER, localAsn: 0 },
+        ),
+      );
+    }
+    return out;
+  }
+
+  private settings(): ProgramSettings {
+    return { protocol: this.opts.protocol, table: this.opts.table, metric: this.opts.metric, tunnel: this.opts.tunnel };
+  }
+
+  // ===== Views =====
+  learned(): RouteMessage[] {
+    return [...this.view.others.values()].filter((r) => this.learnable(r));
+  }
+
+  /** Number of programmed routes per state. */
+  counts(): Record<ProgrammedState, number> {
+    const out: Record<ProgrammedState, number> = { pending: 0, installed: 0, failed: 0, unresolved: 0 };
+    for (const p of this.programmed.values()) out[p.state]++;
+    return out;
+  }
+}
+
+function nlriOf(r: RouteMessage, family: Family): Nlri {
+  return maskedNlri(family, r.dst ?? new Uint8Array(family === 'ipv4-unicast' ? 4 : 16), r.dstLength);
+}
+
+function maskedNlri(family: Family, address: Uint8Array, length: number): Nlri {
+  const bytes = Math.ceil(length / 8);
+  const out = address.slice(0, bytes);
+  if (length & 7) out[bytes - 1]! &= (0xff << (8 - (length & 7))) & 0xff;
+  return { family, length, address: out };
+}
+
+export function formatNlri(n: Nlri): string {
+  return prefixToString(n);
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// The routes of one kernel table as kernel sync last heard them, split into those Tern owns
+// (its protocol) and everybody else's. Longest-prefix lookups over the others resolve BGP next
+// hops recursively (BIRD's `gateway recursive`). Keys are built from bytes: family, length,
+// masked destination, metric — the kernel's own identity of a route (with the table).
+import type { RouteMessage } from './rtnetlink/index.ts';
+
+export function routeKey(family: number, dst: Uint8Array | undefined, dstLength: number, priority = 0): string {
+  const size = family === 2 ? 4 : 16;
+  let k = `${family}/${dstLength}/`;
+  for (let i = 0; i < size; i++) {
+    const bits = Math.max(0, Math.min(8, dstLength - i * 8));
+    const byte = (dst?.[i] ?? 0) & ((0xff << (8 - bits)) & 0xff);
+    k += byte.toString(16).padStart(2, '0');
+  }
+  return `${k}/${priority}`;
+}
+
+export class KernelView {
+  /** Routes of other protocols (Felix, static, connected...). */
+  readonly others = new Map<string, RouteMessage>();
+  /** Routes of Tern's protocol found in the kernel. */
+  readonly owned = new Map<string, RouteMessage>();
+  private readonly byPrefix = new Map<string, RouteMessage[]>();
+
+  readonly protocol: number;
+
+  constructor(protocol: number) {
+    this.protocol = protocol;
+  }
+
+  apply(kind: 'new' | 'del', r: RouteMessage): void {
+    const key = routeKey(r.family, r.dst, r.dstLength, r.priority ?? 0);
+    const table = r.protocol === this.protocol ? this.owned : this.others;
+    if (kind === 'del') {
+      table.delete(key);
+      if (table === this.others) this.unindex(key, r);
+    } else {
+      const old = table.get(key);
+      table.set(key, r);
+      if (table === this.others) {
+        if (old) this.unindex(key, old);
+        this.index(r);
+      }
+    }
+  }
+
+  clear(): void {
+    this.others.clear();
+    this.owned.clear();
+    this.byPrefix.clear();
+  }
+
+  /** Longest-prefix match among other protocols' unicast routes (lowest metric on ties). */
+  lookup(address: Uint8Array): RouteMessage | undefined {
+    const family = address.length === 4 ? 2 : 10;
+    for (let len = address.length * 8; len >= 0; len--) {
+      const hits = this.byPrefix.get(routeKey(family, address, len));
+      if (hits?.length) return hits.reduce((a, b) => ((a.priority ?? 0) <= (b.priority ?? 0) ? a : b));
+    }
+    return undefined;
+  }
+
+  private index(r: RouteMessage): void {
+    const k = routeKey(r.family, r.dst, r.dstLength);
+    const list = this.byPrefix.get(k);
+    if (list) list.push(r);
+    else this.byPrefix.set(k, [r]);
+  }
+
+  private unindex(key: string, r: RouteMessage): void {
+    const k = routeKey(r.family, r.dst, r.dstLength);
+    const list = this.byPrefix.get(k)?.filter((x) => routeKey(x.family, x.dst, x.dstLength, x.priority ?? 0) !== key);
+    if (list?.length) this.byPrefix.set(k, list);
+    else this.byPrefix.delete(k);
+  }
+}

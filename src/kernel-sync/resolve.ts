@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// What one Loc-RIB destination should look like in the kernel, as BIRD's kernel protocol with
+// Calico's `calico_kernel_programming` filter would write it: BGP routes via their next hop on a
+// directly connected subnet, or through the tunnel device (`krt_tunnel`: `via NH dev tunl0
+// onlink`) always or across subnets, or recursively through another route (`gateway
+// recursive`); ECMP sets as multipath routes; originated blackholes; the metric from policy.
+// Pure: the caller passes the interfaces, the kernel view and the export verdicts.
+import type { Destination, Path } from '../rib/types.ts';
+import type { PolicyVerdict } from '../policy/types.ts';
+import type { InterfaceTable } from './interfaces.ts';
+import type { KernelView } from './kernel-view.ts';
+import { RTN, RT_SCOPE } from './rtnetlink/index.ts';
+import type { NextHop, RouteMessage } from './rtnetlink/index.ts';
+
+export interface ProgramSettings {
+  protocol: number;
+  table: number;
+  metric: number;
+  tunnel: { device: string; mode: 'always' | 'crossSubnet' | 'never' };
+}
+
+export type Desired =
+  | { kind: 'route'; route: RouteMessage }
+  /** Nothing to install (not a BGP best path, or the export policy rejected it). */
+  | { kind: 'none'; why: string }
+  /** A route we want but cannot build (no way to reach the next hop). */
+  | { kind: 'unresolved'; why: string };
+
+const RTNH_F_ONLINK = 4;
+
+export function desiredRoute(
+  dest: Destination,
+  verdicts: ReadonlyMap<Path, PolicyVerdict>,
+  ifaces: InterfaceTable,
+  view: KernelView,
+  cfg: ProgramSettings,
+): Desired {
+  const best = dest.decision.best;
+  if (!best) return { kind: 'none', why: 'no route' };
+  const bestVerdict = verdicts.get(best);
+  if (!bestVerdict?.accept) return { kind: 'none', why: bestVerdict ? `kernel export policy: ${bestVerdict.decidedBy}` : 'not exported' };
+  const family = dest.family === 'ipv4-unicast' ? 2 : 10;
+  const base = { family, dst: fullAddress(dest.nlri.address, family), dstLength: dest.nlri.length, metric: bestVerdict.metric ?? cfg.metric } as const;
+  if (best.source === 'originated') {
+    if (!best.blackhole) return { kind: 'none', why: 'originated route (not a blackhole)' };
+    return { kind: 'route', route: route(base, cfg, { routeType: RTN.BLACKHOLE }) };
+  }
+  if (best.source !== 'bgp') return { kind: 'none', why: `the best route is a ${best.source} route` };
+  // BIRD's `merge paths`: every accepted member of the ECMP set becomes a next hop.
+  const members = dest.decision.multipath.filter((p) => p.source === 'bgp' && verdicts.get(p)?.accept);
+  const hops: NextHop[] = [];
+  const problems: string[] = [];
+  for (const path of members.length ? members : [best]) {
+    const hop = resolveNextHop(path, verdicts.get(path)!, ifaces, view, cfg);
+    if (typeof hop === 'string') problems.push(hop);
+    else if (!hops.some((h) => sameHop(h, hop))) hops.push(hop);
+  }
+  if (hops.length === 0) return { kind: 'unresolved', why: problems.join('; ') || 'no next hop' };
+  if (hops.length === 1) {
+    const h = hops[0]!;
+    return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, gateway: h.gateway, oif: h.oif, flags: h.flags }) };
+  }
+  return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, multipath: hops }) };
+}
+
+/** The kernel next hop for one BGP path, or why there is none. */
+function resolveNextHop(path: Path, verdict: PolicyVerdict, ifaces: InterfaceTable, view: KernelView, cfg: ProgramSettings): NextHop | string {
+  const nh = path.attrs.nextHop;
+  if (!nh) return `${pathName(path)}: no next hop`;
+  if (ifaces.isLocal(nh)) return `${pathName(path)}: next hop ${text(nh)} is our own address`;
+  const direct = ifaces.onLink(nh);
+  const mode = verdict.tunnel ?? cfg.tunnel.mode;
+  // Calico's cross-subnet rule: tunnel unless the next hop shares one of our subnets.
+  const useTunnel = nh.length === 4 && (mode === 'always' || (mode === 'crossSubnet' && !direct));
+  if (useTunnel) {
+    const tunnel = ifaces.byName(cfg.tunnel.device);
+    if (!tunnel) return `${pathName(path)}: tunnel device ${cfg.tunnel.device} not found`;
+    return { gateway: nh, oif: tunnel.index, flags: RTNH_F_ONLINK, weight: 1 };
+  }
+  if (direct) return { gateway: nh, oif: direct.index, flags: 0, weight: 1 };
+  // `gateway recursive`: go where the route to the next hop goes.
+  const via = view.lookup(nh);
+  if (!via || via.routeType !== RTN.UNICAST) return `${pathName(path)}: no route to next hop ${text(nh)}`;
+  if (via.multipath?.length) {
+    const first = via.multipath[0]!;
+    return { gateway: first.gateway ?? nh, oif: first.oif, flags: first.gateway ? first.flags : 0, weight: 1 };
+  }
+  if (via.oif === undefined) return `${pathName(path)}: the route to ${text(nh)} has no interface`;
+  return { gateway: via.gateway ?? nh, oif: via.oif, flags: via.gateway ? via.flags & RTNH_F_ONLINK : 0, weight: 1 };
+}
+
+function route(
+  base: { family: 2 | 10; dst: Uint8Array; dstLength: number; metric: number },
+  cfg: ProgramSettings,
+  hop: { routeType: number; gateway?: Uint8Array; oif?: number; flags?: number; multipath?: NextHop[] },
+): RouteMessage {
+  return {
+    type: 'route',
+    family: base.family,
+    dstLength: base.dstLength,
+    srcLength: 0,
+    tos: 0,
+    table: cfg.table,
+    protocol: cfg.protocol,
+    scope: hop.routeType === RTN.UNICAST && hop.gateway === undefined && !hop.multipath ? RT_SCOPE.LINK : RT_SCOPE.UNIVERSE,
+    routeType: hop.routeType,
+    flags: hop.flags ?? 0,
+    dst: base.dst,
+    ...(hop.gateway ? { gateway: hop.gateway } : {}),
+    ...(hop.oif !== undefined ? { oif: hop.oif } : {}),
+    ...(base.metric ? { priority: base.metric } : {}),
+    ...(hop.multipath ? { multipath: hop.multipath } : {}),
+    unknown: [],
+  };
+}
+
+/** Do two kernel routes say the same thing (so no rewrite is needed)? */
+export function sameRoute(a: RouteMessage, b: RouteMessage): boolean {
+  if (a.routeType !== b.routeType || (a.priority ?? 0) !== (b.priority ?? 0) || a.table !== b.table) return false;
+  const hopsA = a.multipath ?? (a.oif !== undefined || a.gateway ? [{ gateway: a.gateway, oif: a.oif ?? 0, flags: a.flags & RTNH_F_ONLINK, weight: 1 }] : []);
+  const hopsB = b.multipath ?? (b.oif !== undefined || b.gateway ? [{ gateway: b.gateway, oif: b.oif ?? 0, flags: b.flags & RTNH_F_ONLINK, weight: 1 }] : []);
+  return hopsA.length === hopsB.length && hopsA.every((h) => hopsB.some((g) => sameHop(h, g)));
+}
+
+function sameHop(a: NextHop, b: NextHop): boolean {
+  const ga = a.gateway;
+  const gb = b.gateway;
+  const sameGateway = ga === gb || (!!ga && !!gb && ga.length === gb.length && ga.every((x, i) => x === gb[i]));
+  return sameGateway && a.oif === b.oif && (a.flags & RTNH_F_ONLINK) === (b.flags & RTNH_F_ONLINK);
+}
+
+export function fullAddress(bytes: Uint8Array, family: 2 | 10): Uint8Array {
+  const out = new Uint8Array(family === 2 ? 4 : 16);
+  out.set(bytes.subarray(0, out.length));
+  return out;
+}
+
+function pathName(path: Path): string {
+  return path.peer ? `path from ${path.peer.name}` : `${path.source} path`;
+}
+
+function text(b: Uint8Array): string {
+  return b.length === 4 ? b.join('.') : Array.from({ length: 8 }, (_, i) => ((b[i * 2]! << 8) | b[i * 2 + 1]!).toString(16)).join(':');
+}
+
