@@ -88,7 +88,8 @@ export class Daemon {
     // First: a bad metrics address fails the start before any session exists.
     if (config.metrics) this.http = await ObservabilityServer.start(this, { listen: config.metrics.listen });
     if (config.listen.enabled) {
-      this.listener = new Listener(config.listen.addresses, config.listen.port, (socket) => this.onIncoming(socket), this.log);
+      const md5Keys = config.peers.filter((p) => p.password).map((p) => ({ address: p.address, password: p.password! }));
+      this.listener = new Listener(config.listen.addresses, config.listen.port, (socket) => this.onIncoming(socket), this.log, md5Keys, { ttl255: config.peers.some((p) => p.ttlSecurity > 0) });
       await this.listener.listen();
     }
     this.control = new ControlServer(config.control.socket, commandHandler(this), this.log);
@@ -169,6 +170,9 @@ export class Daemon {
       families: config.families,
       addPaths: config.addPaths,
       gracefulRestart: config.gracefulRestart,
+      ...(config.password || config.ttlSecurity || config.address.includes('%')
+        ? { security: { ...(config.password ? { password: config.password } : {}), ...(config.ttlSecurity ? { ttlSecurity: config.ttlSecurity } : {}), ...(config.address.includes('%') ? { device: config.address.split('%')[1]! } : {}) } }
+        : {}),
       local: { asn: this.config.asn, routerId: this.config.routerIdNum },
       logger: log,
     });
@@ -230,7 +234,7 @@ export class Daemon {
     const restartOnly = diff.globalChanged.filter((k) => !k.startsWith('logLevel') && !k.startsWith('policies'));
     report.needsRestart = restartOnly;
     // Keep what cannot change live: identity, listeners and the control socket.
-    const applied: TernConfig = { ...next, routerId: this.config.routerId, routerIdNum: this.config.routerIdNum, asn: this.config.asn, listen: this.config.listen, control: this.config.control, routeReflector: this.config.routeReflector };
+    const applied: TernConfig = { ...next, routerId: this.config.routerId, routerIdNum: this.config.routerIdNum, asn: this.config.asn, listen: this.config.listen, control: this.config.control, routeReflector: this.config.routeReflector, metrics: this.config.metrics };
     this.config = applied;
     for (const peer of diff.peersRemoved) {
       await this.removePeer(peer.name, CeaseSubcode.PeerDeconfigured, 'peer removed from the configuration');
@@ -257,6 +261,7 @@ export class Daemon {
       this.addPeer(peer);
       report.peersAdded.push(peer.name);
     }
+    await this.syncListenerKeys(diff);
     if (diff.originateAdded.length || diff.originateRemoved.length) {
       this.rib.setLocalRoutes('originated', originatedRoutes(applied), Date.now());
       report.originateChanged = true;
@@ -264,6 +269,31 @@ export class Daemon {
     this.log.info({ ...report }, 'configuration reloaded');
     this.events.emit('reload', report);
     return report;
+  }
+
+  /** RFC 2385 keys on the listening sockets follow the peers' passwords (only changed ones move). */
+  private async syncListenerKeys(diff: ReturnType<typeof diffConfig>): Promise<void> {
+    const listener = this.listener;
+    if (!listener) return;
+    const changes: [string, string | null][] = [
+      ...diff.peersRemoved.filter((p) => p.password).map((p): [string, null] => [p.address, null]),
+      ...diff.peersChanged.filter((c) => c.before.password !== c.after.password || c.before.address !== c.after.address).flatMap((c): [string, string | null][] => [
+        ...(c.before.password && c.before.address !== c.after.address ? [[c.before.address, null] as [string, null]] : []),
+        [c.after.address, c.after.password ?? null],
+      ]),
+      ...diff.peersAdded.filter((p) => p.password).map((p): [string, string] => [p.address, p.password!]),
+    ];
+    if (changes.length && !listener.keyed) return this.reopenListener();
+    for (const [address, password] of changes) listener.setKey(address, password);
+  }
+
+  /** The first MD5 key: the listening sockets must be remade by the addon (established sessions stay). */
+  private async reopenListener(): Promise<void> {
+    const { config } = this;
+    await this.listener?.close();
+    const md5Keys = config.peers.filter((p) => p.password).map((p) => ({ address: p.address, password: p.password! }));
+    this.listener = new Listener(config.listen.addresses, config.listen.port, (socket) => this.onIncoming(socket), this.log, md5Keys, { ttl255: config.peers.some((p) => p.ttlSecurity > 0) });
+    await this.listener.listen();
   }
 
   private async removePeer(name: string, subcode: 3 | 6, text: string): Promise<void> {

@@ -146,6 +146,7 @@ function buildPeer(p: Tree, i: number, scope: PeerScope, sink: ProblemSink): Pee
     connectRetry: p.connectRetry as number,
     families: Array.isArray(p.families) ? (p.families as Family[]) : [addr.family],
     port,
+    ttlSecurity: typeof p.ttlSecurity === 'number' ? p.ttlSecurity : 0,
     routeReflectorClient: p.routeReflectorClient === true,
     nextHop: (p.nextHop as NextHopMode | undefined) ?? 'auto',
     import: buildPolicyRef(p.import, ibgp, scope.policies, scope.policyNames, ['peers', i, 'import'], sink),
@@ -167,6 +168,7 @@ function buildPeer(p: Tree, i: number, scope: PeerScope, sink: ProblemSink): Pee
     }
     peer.keepalive = p.keepalive;
   }
+  if (typeof p.password === 'string' && p.password.length) peer.password = p.password;
   if (typeof p.localAddress === 'string') {
     const local = parseAddress(p.localAddress);
     if (typeof local !== 'string' && local.family !== addr.family) {

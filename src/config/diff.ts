@@ -68,5 +68,6 @@ function globalChanges(a: TernConfig, b: TernConfig): string[] {
   for (const key of changedKeys(a.control, b.control)) out.push(`control.${key}`);
   for (const key of changedKeys(a.routeReflector, b.routeReflector)) out.push(`routeReflector.${key}`);
   for (const key of changedKeys(a.gracefulRestart, b.gracefulRestart)) out.push(`gracefulRestart.${key}`);
+  if (a.metrics?.listen !== b.metrics?.listen) out.push('metrics.listen');
   return out;
 }

@@ -147,6 +147,17 @@ export const PEER_FIELDS: readonly FieldSpec[] = [
   },
   { key: 'localAddress', type: { kind: 'address', zone: true }, description: 'Source address for the TCP connection. Same family as `address`.' },
   { key: 'port', type: u16Port, default: 179, description: 'Peer TCP port.' },
+  {
+    key: 'password',
+    type: { kind: 'string', maxLength: 80 },
+    description: 'TCP MD5 signature key (RFC 2385), up to 80 characters as Calico allows; set on the listening socket before any peer connects and on each outgoing socket before its SYN. Changing it resets only this peer.',
+  },
+  {
+    key: 'ttlSecurity',
+    type: { kind: 'integer', min: 0, max: 254 },
+    default: 0,
+    description: 'GTSM (RFC 5082): the peer is this many hops away (1 = directly connected). Tern sends with TTL 255 and drops segments that arrived with a TTL below 255 − (hops − 1). 0 turns it off. Calico\'s `ttlSecurity`.',
+  },
   { key: 'description', type: { kind: 'string', maxLength: 255 }, extension: true, description: 'Free text shown by the control socket.' },
   {
     key: 'addPaths',
@@ -281,7 +292,7 @@ const LISTEN_ADDRESS_PORT = /^(?:(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:
 export const METRICS_FIELDS: readonly FieldSpec[] = [
   {
     key: 'listen',
-    type: { kind: 'string', pattern: LISTEN_ADDRESS_PORT, patternText: 'the form ADDRESS:PORT, [IPV6]:PORT or :PORT (every address), port 1-65535' },
+    type: { kind: 'string', pattern: LISTEN_ADDRESS_PORT, patternText: 'ADDRESS:PORT, [IPV6]:PORT or :PORT (every address), with a port from 1 to 65535' },
     required: true,
     description: 'Where the HTTP endpoint listens: `/metrics` (Prometheus), `/healthz`, `/readyz` (see docs/metrics.md). E.g. `":9179"` or `"127.0.0.1:9179"`. Read at start only.',
   },

@@ -57,6 +57,10 @@ export interface PeerConfig {
   families: Family[];
   localAddress?: string;
   port: number;
+  /** RFC 2385 TCP MD5 key. */
+  password?: string;
+  /** RFC 5082 GTSM hop count; 0 = off. */
+  ttlSecurity: number;
   // ----- extensions -----
   description?: string;
   addPaths?: AddPathMode;

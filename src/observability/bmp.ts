@@ -366,6 +366,7 @@ class BmpStation {
       this.counters.dropped++;
       if (!this.lost) this.log.warn({ queuedBytes: this.queuedBytes }, 'BMP queue full: dropping messages; the station will be resynchronized');
       this.lost = true;
+      this.pump(); // resynchronizes at once when nothing is left to send
       return;
     }
     this.enqueue(frame, false);

@@ -66,7 +66,7 @@ function valueText(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
-      return value !== '' && BARE.test(value) ? value : JSON.stringify(value);
+      return value !== '' && BARE.test(value) ? value : quote(value);
     case 'number':
     case 'boolean':
     case 'bigint':
@@ -74,7 +74,7 @@ function valueText(value: unknown): string {
     case 'object':
       return isErrorLike(value) ? errorText(value) : inlineJson(value);
     default:
-      return JSON.stringify(String(value));
+      return quote(String(value));
   }
 }
 
@@ -87,16 +87,26 @@ function isErrorLike(value: object): value is { message: string; type?: unknown 
 function errorText(e: { message: string; type?: unknown; code?: unknown }): string {
   const type = typeof e.type === 'string' && e.type !== 'Error' ? `${e.type}: ` : '';
   const code = typeof e.code === 'string' ? ` (${e.code})` : '';
-  return JSON.stringify(`${type}${e.message}${code}`);
+  return quote(`${type}${e.message}${code}`);
 }
 
 /** Objects and arrays inline, as compact JSON (one line, control characters escaped). */
 function inlineJson(value: object): string {
   try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'object' && v !== null && isErrorLike(v) ? JSON.parse(errorText(v)) : v));
+    return escapeBreaks(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'object' && v !== null && isErrorLike(v) ? JSON.parse(errorText(v)) : v)));
   } catch {
     return '"[unprintable]"';
   }
+}
+
+/** A JSON string literal that also escapes what JSON leaves raw but viewers may break lines at. */
+function quote(text: string): string {
+  return escapeBreaks(JSON.stringify(text));
+}
+
+/** C1 controls (NEL is a line break to some tools) and U+2028/2029, which JSON.stringify keeps as they are. */
+function escapeBreaks(json: string): string {
+  return json.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A message printed bare: control characters would break the one-line-per-record format. */

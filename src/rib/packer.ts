@@ -2,7 +2,7 @@
 // Turns an Adj-RIB-Out batch into UPDATE messages for one session: withdrawals together, then
 // one run of UPDATEs per attribute set, each filled with as many prefixes as fit the negotiated
 // message size (buildUpdates splits). Path ids are already on the NLRI when ADD-PATH is on.
-import type { CodecContext } from '../bgp/messages/types.ts';
+import type { CodecContext, Nlri, PathAttribute } from '../bgp/messages/types.ts';
 import { attributesForAnnounce } from '../bgp/messages/route-view.ts';
 import { buildUpdates } from '../bgp/messages/update.ts';
 import type { OutBatch } from './adj-rib-out.ts';
@@ -12,7 +12,23 @@ export function encodeBatch(batch: OutBatch, ctx: CodecContext): Uint8Array[] {
   if (batch.withdrawals.length) frames.push(...buildUpdates({ withdrawn: batch.withdrawals, attributes: [], nlri: [] }, ctx));
   for (const { attrs, nlri } of batch.announcements) {
     const attributes = attributesForAnnounce(attrs, batch.family, nlri, ctx);
-    frames.push(...buildUpdates({ withdrawn: [], attributes, nlri }, ctx));
+    frames.push(...announceOrWithdraw(attributes, nlri, ctx));
   }
   return frames;
+}
+
+/**
+ * RFC 8654 §4: senders "MUST limit the size of their payload to take the maximum message size
+ * into account". A route whose attributes do not fit one message for this peer (a very long AS
+ * path from an extended-message peer, sent to one without the capability, or grown by prepending)
+ * is withdrawn instead of announced, so the peer keeps no older version of it. This runs in the
+ * speaker's flush: a throw here would end the process (found by test/security/regress.test.ts).
+ */
+function announceOrWithdraw(attributes: PathAttribute[], nlri: Nlri[], ctx: CodecContext): Uint8Array[] {
+  try {
+    return buildUpdates({ withdrawn: [], attributes, nlri }, ctx);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return buildUpdates({ withdrawn: nlri, attributes: [], nlri: [] }, ctx);
+  }
 }

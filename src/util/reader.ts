@@ -58,7 +58,8 @@ export class Reader {
 
   /** A reader over the next n bytes, which this reader skips; it may use another overrun factory. */
   sub(n: number, overrun: OverrunFactory = this.overrun): Reader {
-    this.need(n);
+    // The caller's factory names what overran (e.g. one capability), so it reports this too.
+    if (n < 0 || this.offset + n > this.end) throw overrun();
     const r = new Reader(this.buf, overrun, this.offset, this.offset + n);
     this.offset += n;
     return r;

@@ -368,3 +368,26 @@ export class LoopWatch {
     clearInterval(this.timer);
   }
 }
+
+export type Verdict = { ok: true; outcome: 'alive' | 'reset' } | { ok: false; detail: string };
+
+/**
+ * The fuzz oracle for one input over a live session: the session answers the barrier, or Tern
+ * reset it with a NOTIFICATION; only a NOTIFICATION of ours may end it without one (RFC 4271
+ * §6.4: a NOTIFICATION is never answered). An input whose Length promises more than was sent
+ * leaves Tern waiting for the rest: 4096 filler octets complete it, and what follows the frame
+ * is then garbage that must end in a header NOTIFICATION.
+ */
+export async function liveVerdict(inj: Injector, frame: Uint8Array, timeoutMs = 5_000): Promise<Verdict> {
+  let outcome = await inj.inject(frame, timeoutMs);
+  if (outcome.kind === 'silent') {
+    inj.send(new Uint8Array(4096));
+    outcome = await inj.barrier(timeoutMs);
+    if (outcome.kind === 'alive') return { ok: true, outcome: 'alive' };
+  }
+  if (outcome.kind === 'alive') return { ok: true, outcome: 'alive' };
+  if (outcome.kind === 'silent') return { ok: false, detail: 'no answer and no close, even after filler' };
+  if (outcome.notification) return { ok: true, outcome: 'reset' };
+  const ourNotification = frame.length >= 19 && frame[18] === 3 && frame.subarray(0, 16).every((b) => b === 0xff);
+  return ourNotification ? { ok: true, outcome: 'reset' } : { ok: false, detail: 'connection closed without a NOTIFICATION' };
+}

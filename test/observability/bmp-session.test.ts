@@ -31,7 +31,7 @@ import { decodeNotification } from '../../src/bgp/messages/notification.ts';
 import { prefixToString } from '../../src/bgp/messages/nlri.ts';
 import { CeaseSubcode, NotificationCode } from '../../src/bgp/messages/iana.ts';
 import { DEFAULT_CONTEXT, type CodecContext, type Family } from '../../src/bgp/messages/types.ts';
-import { freePort, waitFor } from './lib.ts';
+import { freePort, waitFor } from './bmp-helpers.ts';
 
 const HEADER = 19;
 const RX_CTX: CodecContext = { ...DEFAULT_CONTEXT, as4: true, maxMessageSize: 65535, families: new Set<Family>(['ipv4-unicast', 'ipv6-unicast']), loopbackNextHop: true };

@@ -21,7 +21,7 @@ import { CeaseSubcode, NotificationCode } from '../../src/bgp/messages/iana.ts';
 import { DEFAULT_CONTEXT } from '../../src/bgp/messages/types.ts';
 import { dottedToU32 } from '../../src/util/ip.ts';
 import { ScriptedPeer } from '../helpers/scripted-peer.ts';
-import { freePort, httpRequest, parseProm, valueOf, waitFor } from './lib.ts';
+import { freePort, httpRequest, parseProm, valueOf, waitFor } from './metrics-helpers.ts';
 
 const log = createLogger({ level: process.env.TERN_TEST_LOG ?? 'silent' });
 

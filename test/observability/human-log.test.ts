@@ -51,11 +51,14 @@ test('sample lines: time, padded level, [peer], message, then fields', () => {
   for (const [input, want] of cases) assert.equal(formatHumanLine(input), want);
 });
 
+/** Strings rich in line breaks and control characters. */
+const tricky = fc.string({ unit: fc.oneof(fc.constantFrom('\n', '\r', '\u0085', '\u2028', '\u2029', '\u001b', '\u007f', 'a', ' ', '"', '='), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })) });
+
 test('any field value keeps the record on one line (no control characters escape)', () => {
   fc.assert(
-    fc.property(fc.string({ unit: 'binary' }), fc.jsonValue(), (msg, value) => {
-      const line = formatHumanLine(JSON.stringify({ level: 30, time: '2026-11-21T22:00:01.123Z', peer: msg, msg, field: value }));
-      assert.doesNotMatch(line, /[\n\r\u2028\u2029]/);
+    fc.property(tricky, fc.jsonValue(), tricky, (msg, value, text) => {
+      const line = formatHumanLine(JSON.stringify({ level: 30, time: '2026-11-21T22:00:01.123Z', peer: msg, msg, field: value, text, nested: { text } }));
+      assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
       assert.ok(line.startsWith('2026-11-21T22:00:01.123Z INFO  '));
     }),
   );

@@ -17,7 +17,7 @@ import type { PeerView, RouteView } from '../../src/control/views.ts';
 import { MESSAGE_TYPES, PEER_STATE_VALUE, notificationOfLastError } from '../../src/observability/metrics.ts';
 import { describeNotification } from '../../src/bgp/messages/notification.ts';
 import { NotificationCode } from '../../src/bgp/messages/iana.ts';
-import { freePort, httpRequest, parseProm, valueOf, waitFor, type Sample } from './lib.ts';
+import { freePort, httpRequest, parseProm, valueOf, waitFor, type Sample } from './metrics-helpers.ts';
 
 const A = '127.0.0.21';
 const B = '127.0.0.22';

@@ -11,6 +11,7 @@ import { FrameAssembler } from '../messages/header.ts';
 import type { Negotiated } from '../messages/negotiate.ts';
 import { DEFAULT_CONTEXT, type CodecContext } from '../messages/types.ts';
 import { SendQueue, type SendClass } from './send-queue.ts';
+import { connectSecure, needsNativeSocket, type TransportSecurity } from './transport.ts';
 
 /** How long a closing socket may take to flush its NOTIFICATION before it is destroyed. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 1000;
@@ -36,9 +37,13 @@ export interface ConnectTarget {
   host: string;
   port: number;
   localAddress?: string;
+  /** MD5 key, GTSM, device: the socket is then made by the native addon (transport.ts). */
+  security?: TransportSecurity;
 }
 
 export class Connection {
+  /** Counts secure connects so a late result of a superseded one is ignored. */
+  private secureAttempt = 0;
   readonly id: number;
   direction: Direction;
   fsm: SessionState<Negotiated>;
@@ -92,6 +97,7 @@ export class Connection {
   connect(target: ConnectTarget): void {
     this.dropSocket();
     this.direction = 'outgoing';
+    if (needsNativeSocket(target.security)) return this.connectSecure(target);
     const options: net.TcpNetConnectOpts = { host: target.host, port: target.port };
     if (target.localAddress) options.localAddress = target.localAddress;
     const socket = net.connect(options);
@@ -103,6 +109,26 @@ export class Connection {
       this.log.debug({ local: `${socket.localAddress}:${socket.localPort}` }, 'tcp connected');
       this.host.onEvent(this, { type: 'TcpConnectionConfirmed' });
     });
+  }
+
+  /** The socket is created with its options set before the SYN, then handed to Node. */
+  private connectSecure(target: ConnectTarget): void {
+    const attempt = ++this.secureAttempt;
+    connectSecure({ host: target.host, port: target.port, ...(target.localAddress ? { localAddress: target.localAddress } : {}) }, target.security!)
+      .then((socket) => {
+        if (attempt !== this.secureAttempt) return void socket.destroy(); // superseded or dropped meanwhile
+        this.watch(socket);
+        this.connected = true;
+        socket.setNoDelay(true);
+        this.log.debug({ local: `${socket.localAddress}:${socket.localPort}` }, 'tcp connected (MD5/GTSM socket)');
+        this.host.onEvent(this, { type: 'TcpConnectionConfirmed' });
+      })
+      .catch((err: NodeJS.ErrnoException) => {
+        if (attempt !== this.secureAttempt) return;
+        const routine = err.code === 'ECONNREFUSED' || err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH';
+        this.log[routine ? 'info' : 'warn']({ err: err.message, code: err.code }, 'socket error');
+        this.host.onEvent(this, { type: 'TcpConnectionFails' });
+      });
   }
 
   /** An incoming socket handed over by the listener; the caller feeds TcpConnectionConfirmed. */
@@ -164,6 +190,7 @@ export class Connection {
 
   /** Forget the current socket without telling the FSM (it already knows). */
   private dropSocket(): void {
+    this.secureAttempt++; // a secure connect still in flight is abandoned
     const socket = this.socket;
     if (!socket) return;
     this.socket = undefined;
@@ -179,6 +206,7 @@ export class Connection {
    * peer does not read. Resolves when the socket is closed.
    */
   close(notificationFrame?: Uint8Array): Promise<void> {
+    this.secureAttempt++; // a secure connect still in flight is abandoned
     const socket = this.socket;
     this.socket = undefined;
     this.queue.clear();

@@ -4,6 +4,7 @@
 // PeerSession.acceptIncoming). It knows nothing about BGP.
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { listenSecure, type SecureListener } from './transport.ts';
 
 export class Listener {
   private readonly addresses: string[];
@@ -11,12 +12,46 @@ export class Listener {
   private readonly onConnection: (socket: net.Socket) => void;
   private readonly log: Logger | undefined;
   private servers: net.Server[] = [];
+  private secure: SecureListener[] = [];
+  /** RFC 2385 keys per peer address, installed on the listening sockets before they listen. */
+  private readonly keys: Map<string, string>;
 
-  constructor(addresses: string[], port: number, onConnection: (socket: net.Socket) => void, logger?: Logger) {
+  /** Some peer uses GTSM: SYN-ACKs must leave with TTL 255. */
+  private readonly ttl255: boolean;
+
+  constructor(
+    addresses: string[],
+    port: number,
+    onConnection: (socket: net.Socket) => void,
+    logger?: Logger,
+    md5Keys: { address: string; password: string }[] = [],
+    opts: { ttl255?: boolean } = {},
+  ) {
     this.addresses = addresses;
     this.port = port;
     this.onConnection = onConnection;
     this.log = logger;
+    this.keys = new Map(md5Keys.map((k) => [k.address, k.password]));
+    this.ttl255 = opts.ttl255 ?? false;
+  }
+
+  /**
+   * Add, change or remove (null) one peer's MD5 key on every listening socket; other peers'
+   * connections are unaffected. Needs a listener started with at least one key (the sockets
+   * are then the addon's).
+   */
+  setKey(address: string, password: string | null): void {
+    if (password === null) this.keys.delete(address);
+    else this.keys.set(address, password);
+    for (const l of this.secure) {
+      const v6Listener = net.isIPv6(((l.server.address() as net.AddressInfo | null)?.address ?? '0.0.0.0'));
+      if (net.isIPv6(address.split('%')[0]!) && !v6Listener) continue;
+      l.setKey(address, password);
+    }
+  }
+
+  get keyed(): boolean {
+    return this.secure.length > 0;
   }
 
   /** Binds every address; rejects (closing what was bound) if one fails. */
@@ -34,7 +69,16 @@ export class Listener {
     }
   }
 
-  private listenOne(host: string, ipv6Only: boolean): Promise<net.Server> {
+  private async listenOne(host: string, ipv6Only: boolean): Promise<net.Server> {
+    if (this.keys.size || this.ttl255) {
+      // RFC 2385: the keys must be on the socket before any peer can connect.
+      const keys = [...this.keys].map(([address, password]) => ({ address, password })).filter((k) => net.isIPv6(host) || !net.isIPv6(k.address.split('%')[0]!));
+      const l = await listenSecure(host, this.port, ipv6Only, keys, (socket) => this.accept(socket), { ttl255: this.ttl255 });
+      l.server.on('error', (err) => this.log?.warn({ err: err.message, host }, 'listener error'));
+      this.log?.info({ host, port: (l.server.address() as net.AddressInfo).port, md5Peers: keys.length }, 'listening for BGP connections');
+      this.secure.push(l);
+      return l.server;
+    }
     return new Promise((resolve, reject) => {
       const server = net.createServer((socket) => this.accept(socket));
       server.once('error', reject);
@@ -67,6 +111,7 @@ export class Listener {
   async close(): Promise<void> {
     const servers = this.servers;
     this.servers = [];
+    this.secure = [];
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }

@@ -42,6 +42,7 @@ import {
   type RouteRefreshMessage,
 } from '../messages/types.ts';
 import { Connection, type ConnectionHost } from './connection.ts';
+import { applyGtsm, socketFd, type TransportSecurity } from './transport.ts';
 
 export type AddPathMode = 'rx' | 'tx' | 'both';
 
@@ -72,6 +73,8 @@ export interface PeerSessionOptions {
   addPaths?: AddPathMode;
   /** Advertise the RFC 4724 capability with this restart time (seconds). */
   gracefulRestart?: { restartTime: number };
+  /** TCP MD5 (RFC 2385), GTSM (RFC 5082), bind-to-device for link-local peers. */
+  security?: TransportSecurity;
   /** Error back-off (BIRD `error wait time`), seconds; defaults 5 and 60. */
   errorWait?: { min: number; max: number };
   /** Uniform [0,1) for timer jitter; default Math.random. */
@@ -219,6 +222,7 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   /** A TCP connection from this peer's address, handed over by the Listener (§6.8 applies). */
   acceptIncoming(socket: net.Socket): void {
     socket.on('error', () => {}); // errors are logged by the Connection once attached
+    if (!this.secureIncoming(socket)) return;
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     if (!this.stopped) this.wakeForIncoming();
     const admission: Admission = this.stopped ? { kind: 'reject', reason: 'session stopped' } : admitIncoming(this.views());
@@ -266,6 +270,27 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
       this.log.debug({ conn: idle.id }, 'incoming connection ends the connect delay');
       idle.stopTimer('idleHold');
       this.dispatch(idle, { type: 'IdleHoldTimer_Expires' });
+    }
+  }
+
+  /**
+   * RFC 5082 on an accepted connection: from now on segments below the minimum TTL are dropped by
+   * the kernel, and ours leave with TTL 255. (MD5 is enforced on the listening socket.)
+   */
+  private secureIncoming(socket: net.Socket): boolean {
+    const hops = this.opts.security?.ttlSecurity;
+    if (!hops) return true;
+    const fd = socketFd(socket);
+    // An IPv4 peer on a dual-stack listener arrives as ::ffff:a.b.c.d: its packets are IPv4.
+    const ipv6 = socket.remoteFamily === 'IPv6' && !(socket.remoteAddress ?? '').startsWith('::ffff:');
+    try {
+      if (fd === undefined) throw new Error('no file descriptor');
+      applyGtsm(fd, ipv6 ? 'ipv6' : 'ipv4', hops);
+      return true;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not apply TTL security to an incoming connection: refused');
+      socket.destroy();
+      return false;
     }
   }
 
@@ -425,7 +450,12 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
         return;
       case 'connect':
         this.log.debug({ conn: conn.id, address: this.opts.address, port: this.port }, 'connecting');
-        conn.connect({ host: this.opts.address, port: this.port, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
+        conn.connect({
+          host: this.opts.address,
+          port: this.port,
+          ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
+          ...(this.opts.security ? { security: this.opts.security } : {}),
+        });
         return;
       case 'close':
         if (action.notification) {
