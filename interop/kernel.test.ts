@@ -302,6 +302,8 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
       await kernelHas(ns, 'fd00:50::/48', ['unicast via fd00::2 dev eth0 proto bird metric 1024']);
       const p = await w.tern.programmed('10.51.0.0/24');
       assert.deepEqual(p && [p.state, p.type, p.nextHops, p.protocol, p.table], ['installed', 'unicast', [{ gateway: '10.0.0.2', device: 'tunl0', onlink: true }], 12, 254]);
+      // The kernel stores IPv6 routes sent without a metric at 1024: Tern says (and keys) what the kernel has.
+      assert.equal((await w.tern.programmed('fd00:50::/48'))?.metric, 1024);
       const ecmp = await w.tern.programmed('10.60.0.0/24');
       assert.deepEqual(ecmp?.nextHops.map((h) => h.gateway).sort(), ['10.0.0.2', '10.0.0.3']);
     }],
@@ -310,6 +312,9 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
       await kernelHas(ns, '10.53.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird metric 500']);
       assert.equal((await w.tern.programmed('10.53.0.0/24'))?.metric, 500);
       await kernelHas(ns, '10.54.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']);
+      // Somebody deletes a route of ours: Tern puts it back (as BIRD's kernel scan does).
+      await w.ip('route', 'del', '10.50.0.0/24', 'proto', 'bird');
+      await kernelHas(ns, '10.50.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']);
       await w.bird(2).cmd('disable', 'gone4');
       await kernelHas(ns, '10.54.0.0/24', []);
       assert.equal(await w.tern.programmed('10.54.0.0/24'), undefined, 'gone from show kernel');
@@ -384,14 +389,15 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
   // ---- 5a: graceful restart: routes stay while Tern is down and come back up ----
   world('Tern restarts with graceful restart', {
     tag: 'kg',
-    birds: [{ index: 2, gr: true, statics: [{ name: 'keep4', routes: ['10.90.0.0/24'] }, { name: 'gone4', routes: ['10.91.0.0/24'] }] }],
+    birds: [{ index: 2, gr: true, v6: true, statics: [{ name: 'keep4', routes: ['10.90.0.0/24'] }, { name: 'gone4', routes: ['10.91.0.0/24'] }, { name: 'keep6', v6: true, routes: ['fd00:90::/48'] }] }],
     tern: { gracefulRestart: { deferralTime: 30 }, kernel: { learn: true, program: true } },
   }, [
     ['5. kill -9 and `tern run --graceful-restart`: routes never leave the kernel; stale ones go after recovery', async (w) => {
       const ns = w.ternNs;
       await kernelHas(ns, '10.90.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']);
       await kernelHas(ns, '10.91.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']);
-      const sampler = sample(ns, '10.90.0.0/24');
+      await kernelHas(ns, 'fd00:90::/48', ['unicast via fd00::2 dev eth0 proto bird metric 1024']);
+      const sampler = sample(ns, ['10.90.0.0/24', 'fd00:90::/48']);
       try {
         await w.tern.stop('SIGKILL');
         await waitFor('BIRD to keep Tern\'s session in graceful restart', async () => {
@@ -405,13 +411,13 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
         await w.tern.start({ recovery: true });
         await kernelHas(ns, '10.91.0.0/24', [], 40_000);
         const k = await w.tern.kernel();
-        assert.equal(k.stats.adopted, 2);
+        assert.equal(k.stats.adopted, 3);
         assert.equal(k.stats.leftoversRemoved, 1);
         assert.equal(k.programmed.find((p) => p.prefix === '10.90.0.0/24')?.state, 'installed');
       } finally {
         const s = await sampler.stop();
         assert.ok(s.samples > 20, `only ${s.samples} samples`);
-        assert.deepEqual(s.absent, [], `10.90.0.0/24 missing or changed at ${s.absent.length} of ${s.samples} samples`);
+        assert.deepEqual(s.absent, [], `kept routes missing or changed at ${s.absent.length} of ${s.samples} samples`);
       }
       assert.deepEqual(await kernelLine(ns, '10.90.0.0/24'), ['unicast via 10.0.0.2 dev eth0 proto bird']);
     }],
@@ -480,18 +486,19 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
   ]);
 });
 
-/** Samples `ip route` for one prefix every 100 ms until stopped; records when it was not the same route. */
-function sample(ns: string, prefix: string): { stop: () => Promise<{ samples: number; absent: string[] }> } {
+/** Samples `ip route` for some prefixes every 100 ms until stopped; records when they were not the same routes. */
+function sample(ns: string, prefixes: string[]): { stop: () => Promise<{ samples: number; absent: string[] }> } {
   let running = true;
   let samples = 0;
   let first: string | undefined;
   const absent: string[] = [];
   const loop = (async () => {
     while (running) {
-      const got = (await kernelLine(ns, prefix).catch((e: unknown) => [`error ${String(e)}`])).join(', ');
+      const routes = await kernelRoutes(ns).catch(() => [] as IpRoute[]);
+      const got = prefixes.map((p) => `${p}: ${routes.filter((r) => r.dst === p).map(line).join(', ') || 'absent'}`).join('; ');
       first ??= got;
       samples++;
-      if (got !== first || got === '') absent.push(`${new Date().toISOString()}: ${got || 'absent'}`);
+      if (got !== first || got.includes('absent')) absent.push(`${new Date().toISOString()}: ${got}`);
       await sleep(100);
     }
   })();

@@ -16,6 +16,7 @@ import { formatTable, peersTable, routesTable } from './control/table.ts';
 import type { KernelView } from './kernel-sync/view.ts';
 import type { PeerView, RouteView } from './control/views.ts';
 import { runDemo } from './demo.ts';
+import { runCalicoUntilSignalled } from './calico/run.ts';
 
 export const DEFAULT_SOCKET = '/run/tern/tern.ctl';
 
@@ -35,6 +36,8 @@ const USAGE = `usage:
   tern dump rib FILE [--json] [--socket PATH | --config FILE]            (MRT TABLE_DUMP_V2, RFC 6396)
   tern dump updates start FILE | tern dump updates stop [--json] [...]   (MRT BGP4MP, appended)
   tern demo [--speakers N] [--seconds S] [--port P]
+  tern calico run [--config-out FILE] [--graceful-restart] [--log-level L] [--log-format F]
+                   (in calico-node: reads Calico resources from Kubernetes; env NODENAME, NAMESPACE, ...)
   tern version
 `;
 
@@ -50,6 +53,7 @@ const BOOLEAN_FLAGS = new Set(['json', 'help', 'graceful-restart']);
 // show routes filters, explain, watch.
 for (const name of ['prefix', 'community', 'large-community']) FLAGS_WITH_VALUE.add(name);
 BOOLEAN_FLAGS.add('longer');
+FLAGS_WITH_VALUE.add('config-out'); // tern calico run
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
@@ -98,6 +102,9 @@ export async function main(argv: string[]): Promise<number> {
         return await watchCommand(args);
       case 'peer':
         return await peerCommand(sub, args.positional[2], args);
+      case 'calico':
+        if (sub === 'run') return await calicoRun(args);
+        throw new UsageError(sub === undefined ? 'calico what? (run)' : `unknown calico command "${sub}"`);
       case 'demo':
         return await runDemo({
           speakers: intFlag(args, 'speakers', 4, 2, 50),
@@ -167,6 +174,21 @@ async function run(args: ParsedArgs): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+/** `tern calico run`: the datastore-driven daemon (src/calico/run.ts). */
+async function calicoRun(args: ParsedArgs): Promise<number> {
+  const format = (args.flags.get('log-format') as string | undefined) ?? defaultLogFormat();
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')} (got "${format}")`);
+  const level = (args.flags.get('log-level') as string | undefined) ?? 'info';
+  const log = createLogger({ level, ...(format === 'human' ? { destination: new HumanLogStream() } : {}) });
+  const configFile = args.flags.get('config-out');
+  return runCalicoUntilSignalled({
+    env: process.env,
+    log,
+    gracefulRestart: args.flags.has('graceful-restart'),
+    ...(typeof configFile === 'string' ? { configFile: resolvePath(configFile) } : {}),
+  });
 }
 
 function check(args: ParsedArgs): number {

@@ -15,7 +15,9 @@ import type { PeerRef } from './rib/types.ts';
 import { resolvePolicy } from './policy/compile.ts';
 import { Speaker } from './speaker.ts';
 import { KernelSync } from './kernel-sync/kernel-sync.ts';
+import './kernel-sync/metrics.ts';
 import { ControlServer } from './control/server.ts';
+import { startBirdSockets, type BirdSockets } from './calico/birdctl/index.ts';
 import { ObservabilityServer } from './observability/http.ts';
 import { commandHandler } from './control/commands.ts';
 import { BmpExporter } from './observability/bmp.ts';
@@ -68,6 +70,8 @@ export class Daemon {
   kernel?: KernelSync;
   private listener?: Listener;
   private control?: ControlServer;
+  /** Calico mode: BIRD 1.6-compatible control sockets (config `birdSockets`). */
+  private birdSockets?: BirdSockets;
   private bmp?: BmpExporter;
   private http?: ObservabilityServer;
   private stopping?: Promise<void>;
@@ -94,6 +98,7 @@ export class Daemon {
     }
     this.control = new ControlServer(config.control.socket, commandHandler(this), this.log);
     await this.control.listen();
+    if (config.birdSockets) this.birdSockets = await startBirdSockets(this, config.birdSockets);
     registerMrtDumpCommands();
     this.rib.setLocalRoutes('originated', originatedRoutes(config), Date.now());
     for (const peer of config.peers) this.addPeer(peer, false);
@@ -138,6 +143,7 @@ export class Daemon {
     await stopUpdateDump(this);
     await this.listener?.close();
     await this.control?.close();
+    await this.birdSockets?.close();
     this.log.info({ reason }, 'tern stopped');
   }
 
@@ -229,6 +235,14 @@ export class Daemon {
       this.events.emit('reloadFailed', err);
       throw err;
     }
+    return this.applyConfig(next);
+  }
+
+  /**
+   * Apply an already validated config (e.g. compiled from Calico resources by `tern calico run`)
+   * exactly as reload() applies a re-read file: unchanged sessions are not touched.
+   */
+  async applyConfig(next: TernConfig): Promise<ReloadReport> {
     const diff = diffConfig(this.config, next);
     const report: ReloadReport = { file: this.config.source, peersAdded: [], peersRemoved: [], peersReset: [], peersUpdated: [], originateChanged: false, needsRestart: [] };
     const restartOnly = diff.globalChanged.filter((k) => !k.startsWith('logLevel') && !k.startsWith('policies'));

@@ -6,7 +6,7 @@
 // Which Tern runs: bin/tern.js when dist/ is at least as new as src/; otherwise a private build
 // of the current src/ into interop/.cache/tern-dist-<mtime> (so the lab never tests a stale
 // dist/ and never rewrites the shared one).
-import { writeFileSync, mkdirSync, existsSync, statSync, readdirSync, rmSync, renameSync } from 'node:fs';
+import { writeFileSync, mkdirSync, existsSync, statSync, readdirSync, rmSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, startDaemon, stopDaemon, type DaemonProcess } from './proc.ts';
@@ -67,7 +67,22 @@ async function resolveEntry(): Promise<string> {
     }
   }
   removeOldBuilds(build);
+  linkNativeAddon();
   return join(build, 'main.js');
+}
+
+/**
+ * The addon is found at `<build>/../../build/Release` (src/native/index.ts), which for a private
+ * build is interop/.cache/build: point it at the repository's build/ (kernel sync needs it).
+ */
+function linkNativeAddon(): void {
+  const link = join(PRIVATE_BUILDS, 'build');
+  if (existsSync(link)) return;
+  try {
+    symlinkSync(join(REPO_ROOT, 'build'), link);
+  } catch {
+    // another process made it first
+  }
 }
 
 /** Deletes private builds other than `keep` that nothing can still be using (over an hour old). */

@@ -45,6 +45,19 @@ export interface CalicoSnapshot {
   secrets: KObj[];
   services: KObj[];
   endpointSlices: KObj[];
+  /**
+   * Optional: workload endpoint status files (calico-node's /var/run/calico/endpoint-status/*),
+   * for BGPPeers with localWorkloadSelector. Absent means none.
+   */
+  endpointStatuses?: EndpointStatus[];
+}
+
+/** One workload endpoint status file (felix writes them; confd reads ifaceName, nets and bgpPeerName). */
+export interface EndpointStatus {
+  ifaceName?: string;
+  ipv4Nets?: string[];
+  ipv6Nets?: string[];
+  bgpPeerName?: string;
 }
 
 /** The calico-node environment the compiler reads. */
@@ -64,4 +77,4 @@ export function emptySnapshot(): CalicoSnapshot {
 
 export { compileNode } from './compile.ts';
 export type { CompileResult, RenderOutput, RenderPeer, RenderOriginate } from './render-types.ts';
-export { loadResourceFiles, normaliseObject, addObject } from './load.ts';
+export { loadResourceFiles, parseResourceText, normaliseObject, addObject, removeObject } from './load.ts';

@@ -8,7 +8,7 @@ import type { PolicySpec } from '../policy/spec.ts';
 import { familyName, parseAddress, parsePrefix } from './addr.ts';
 import { buildPolicies, buildPolicyRef } from './build-policy.ts';
 import { INVALID, formatPath, isMapping, type ProblemSink } from './check.ts';
-import { DEFAULT_BMP_PORT, DEFAULT_CONTROL_SOCKET, DEFAULT_DEFERRAL_TIME, DEFAULT_LISTEN_ADDRESSES, DEFAULT_MAX_PREFIX_RESTART_DELAY, DEFAULT_RESTART_TIME } from './schema.ts';
+import { BFD_FIELDS, DEFAULT_BMP_PORT, DEFAULT_CONTROL_SOCKET, DEFAULT_DEFERRAL_TIME, DEFAULT_LISTEN_ADDRESSES, DEFAULT_MAX_PREFIX_RESTART_DELAY, DEFAULT_RESTART_TIME } from './schema.ts';
 import type { AddPathMode, BmpConfig, KernelConfig, LogLevel, MaxPrefixes, NextHopMode, OriginateConfig, PeerConfig, TernConfig } from './types.ts';
 
 /** What a peer's build needs to know about the rest of the config. */
@@ -42,12 +42,17 @@ export function buildConfig(root: Tree, source: string, sink: ProblemSink): Tern
     policies,
     ...(isMapping(root.metrics) && typeof root.metrics.listen === 'string' ? { metrics: { listen: root.metrics.listen } } : {}),
     ...(Array.isArray(root.bmp) && root.bmp.length > 0 ? { bmp: buildBmp(items(root.bmp)) } : {}),
+    ...(isMapping(root.birdSockets) ? { birdSockets: buildBirdSockets(root.birdSockets) } : {}),
     ...(isMapping(root.kernel) ? { kernel: buildKernel(root.kernel, policies, isMapping(root.policies) ? Object.keys(root.policies) : [], sink) } : {}),
     source,
   };
 }
 
 const MAIN_TABLE = 254;
+
+function buildBirdSockets(b: Tree): { ipv4?: string; ipv6?: string } {
+  return { ...(typeof b.ipv4 === 'string' ? { ipv4: b.ipv4 } : {}), ...(typeof b.ipv6 === 'string' ? { ipv6: b.ipv6 } : {}) };
+}
 
 function buildKernel(k: Tree, policies: Record<string, PolicySpec>, names: string[], sink: ProblemSink): KernelConfig {
   const tunnel = isMapping(k.tunnel) ? k.tunnel : {};
@@ -130,6 +135,9 @@ function buildPeers(peers: [Tree, number][], scope: PeerScope, sink: ProblemSink
   return built.map(([peer]) => peer);
 }
 
+/** `bfd: true`: the defaults of the BFD_FIELDS table. */
+const DEFAULT_BFD = Object.fromEntries(BFD_FIELDS.map((f) => [f.key, f.default as number])) as { minRx: number; minTx: number; multiplier: number };
+
 function buildPeer(p: Tree, i: number, scope: PeerScope, sink: ProblemSink): PeerConfig | undefined {
   if (typeof p.address !== 'string' || typeof p.asn !== 'number') return undefined;
   const addr = parseAddress(p.address);
@@ -180,6 +188,9 @@ function buildPeer(p: Tree, i: number, scope: PeerScope, sink: ProblemSink): Pee
   if (typeof p.addPaths === 'string' && p.addPaths !== 'off') peer.addPaths = p.addPaths as AddPathMode;
   if (p.gracefulRestart === true) peer.gracefulRestart = { restartTime: DEFAULT_RESTART_TIME };
   if (isMapping(p.gracefulRestart)) peer.gracefulRestart = { restartTime: p.gracefulRestart.restartTime as number };
+  if (p.bfd === true) peer.bfd = { minRx: DEFAULT_BFD.minRx, minTx: DEFAULT_BFD.minTx, multiplier: DEFAULT_BFD.multiplier };
+  if (isMapping(p.bfd)) peer.bfd = { minRx: p.bfd.minRx as number, minTx: p.bfd.minTx as number, multiplier: p.bfd.multiplier as number };
+  if (typeof p.sendHoldTime === 'number') peer.sendHoldTime = p.sendHoldTime;
   return peer;
 }
 

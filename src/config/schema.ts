@@ -109,6 +109,13 @@ export const MAX_PREFIXES_FIELDS: readonly FieldSpec[] = [
   { key: 'restartDelay', type: { kind: 'integer', min: 1, max: 86400 }, default: DEFAULT_MAX_PREFIX_RESTART_DELAY, description: 'Seconds to wait before reconnecting after `restart`.' },
 ];
 
+/** RFC 5880 timers of one BFD session (milliseconds, as BIRD and FRR write them). */
+export const BFD_FIELDS: readonly FieldSpec[] = [
+  { key: 'minRx', type: { kind: 'integer', min: 10, max: 60000 }, default: 300, description: 'Required Min RX Interval, ms: the fastest rate we accept BFD Control packets at (RFC 5880 §6.8.1 bfd.RequiredMinRxInterval).' },
+  { key: 'minTx', type: { kind: 'integer', min: 10, max: 60000 }, default: 300, description: 'Desired Min TX Interval, ms (RFC 5880 §6.8.1 bfd.DesiredMinTxInterval); 1 s is used until the session is Up (§6.8.3).' },
+  { key: 'multiplier', type: { kind: 'integer', min: 1, max: 255 }, default: 3, description: 'Detect Mult: packets missed before the session is declared down (RFC 5880 §6.8.4).' },
+];
+
 export const PEER_FIELDS: readonly FieldSpec[] = [
   {
     key: 'name',
@@ -159,6 +166,20 @@ export const PEER_FIELDS: readonly FieldSpec[] = [
     description: 'GTSM (RFC 5082): the peer is this many hops away (1 = directly connected). Tern sends with TTL 255 and drops segments that arrived with a TTL below 255 − (hops − 1). 0 turns it off. Calico\'s `ttlSecurity`.',
   },
   { key: 'description', type: { kind: 'string', maxLength: 255 }, extension: true, description: 'Free text shown by the control socket.' },
+  {
+    key: 'bfd',
+    type: { kind: 'oneOf', options: [{ kind: 'boolean' }, { kind: 'object', fields: BFD_FIELDS }] },
+    default: false,
+    extension: true,
+    description: 'Single-hop BFD (RFC 5880/5881, UDP 3784, TTL 255) to the peer\'s address: `true` (300 ms × 3) or a mapping with `minRx`, `minTx`, `multiplier`. When BFD goes from Up to Down the BGP session is closed at once with Cease / BFD Down (RFC 9384) instead of waiting for the hold timer.',
+  },
+  {
+    key: 'sendHoldTime',
+    type: { kind: 'integer', min: 1, max: 65535 },
+    defaultText: 'max(480, 2 × holdTime)',
+    extension: true,
+    description: 'RFC 9687 send hold time, seconds: a peer that takes none of our data for this long gets NOTIFICATION Send Hold Timer Expired (code 8) and the session is closed. Lower it only for tests.',
+  },
   {
     key: 'addPaths',
     type: { kind: 'enum', values: ['off', 'rx', 'tx', 'both'] },
@@ -310,6 +331,12 @@ export const BMP_FIELDS: readonly FieldSpec[] = [
   },
 ];
 
+export const BIRD_SOCKETS_FIELDS: readonly FieldSpec[] = [
+  // sun_path holds 108 bytes including the terminating NUL (unix(7)).
+  { key: 'ipv4', type: { kind: 'string', maxLength: 107 }, defaultText: 'none', description: 'Path of the socket that shows IPv4 sessions and routes, as BIRD\'s `bird.ctl`.' },
+  { key: 'ipv6', type: { kind: 'string', maxLength: 107 }, defaultText: 'none', description: 'Path of the socket that shows IPv6 sessions and routes, as BIRD\'s `bird6.ctl`.' },
+];
+
 export const ROOT_FIELDS: readonly FieldSpec[] = [
   {
     key: 'routerId',
@@ -382,6 +409,13 @@ export const ROOT_FIELDS: readonly FieldSpec[] = [
     extension: true,
     description: 'BMP (RFC 7854) monitoring stations to export to: Peer Up/Down and every UPDATE received (pre-policy Adj-RIB-In). Read at start only.',
   },
+  {
+    key: 'birdSockets',
+    type: { kind: 'object', fields: BIRD_SOCKETS_FIELDS },
+    defaultText: 'none',
+    extension: true,
+    description: 'BIRD 1.6-compatible control sockets (birdc/birdcl, calico-node health checks, `calicoctl node status`); Calico mode uses `/var/run/calico/bird.ctl` and `bird6.ctl`. Read at start only.',
+  },
 ];
 
 /** Sections in the order the docs print them: key path prefix, title, fields. */
@@ -392,6 +426,7 @@ export const SECTIONS: readonly { path: string; title: string; fields: readonly 
   { path: 'peers[]', title: '`peers[]`', fields: PEER_FIELDS },
   { path: 'peers[].gracefulRestart', title: '`peers[].gracefulRestart`', fields: GRACEFUL_RESTART_FIELDS },
   { path: 'peers[].maxPrefixes', title: '`peers[].maxPrefixes`', fields: MAX_PREFIXES_FIELDS },
+  { path: 'peers[].bfd', title: '`peers[].bfd`', fields: BFD_FIELDS },
   { path: 'originate[]', title: '`originate[]`', fields: ORIGINATE_FIELDS },
   { path: 'routeReflector', title: '`routeReflector`', fields: ROUTE_REFLECTOR_FIELDS },
   { path: 'gracefulRestart', title: '`gracefulRestart`', fields: GLOBAL_GRACEFUL_RESTART_FIELDS },
@@ -399,6 +434,7 @@ export const SECTIONS: readonly { path: string; title: string; fields: readonly 
   { path: 'kernel.tunnel', title: '`kernel.tunnel`', fields: KERNEL_TUNNEL_FIELDS },
   { path: 'metrics', title: '`metrics`', fields: METRICS_FIELDS },
   { path: 'bmp[]', title: '`bmp[]`', fields: BMP_FIELDS },
+  { path: 'birdSockets', title: '`birdSockets`', fields: BIRD_SOCKETS_FIELDS },
   { path: 'policies.<name>[]', title: '`policies.<name>[]` (a policy term; also the items of an inline `import` / `export`)', fields: TERM_FIELDS },
   { path: 'policies.<name>[].match', title: '`policies.<name>[].match`', fields: MATCH_FIELDS },
 ];

@@ -28,6 +28,8 @@ export interface TernConfig {
   metrics?: { listen: string };
   /** BMP (RFC 7854) monitoring stations; absent when the file has none. */
   bmp?: BmpConfig[];
+  /** BIRD-compatible control sockets (src/calico/birdctl); absent when the file has none. */
+  birdSockets?: { ipv4?: string; ipv6?: string };
   /** The file the config came from, as given to parseConfig/loadConfig. */
   source: string;
 }
@@ -63,6 +65,10 @@ export interface PeerConfig {
   ttlSecurity: number;
   // ----- extensions -----
   description?: string;
+  /** Present when single-hop BFD (RFC 5880/5881) runs to the peer; intervals in ms. */
+  bfd?: BfdConfig;
+  /** RFC 9687 send hold time override, seconds. */
+  sendHoldTime?: number;
   addPaths?: AddPathMode;
   /** Present when Graceful Restart (RFC 4724) is to be advertised. */
   gracefulRestart?: { restartTime: number };
@@ -81,6 +87,13 @@ export interface PeerConfig {
 }
 
 export type NextHopMode = 'self' | 'keep' | 'auto';
+
+/** RFC 5880 §6.8.1 timers of one BFD session, milliseconds. */
+export interface BfdConfig {
+  minRx: number;
+  minTx: number;
+  multiplier: number;
+}
 
 export interface MaxPrefixes {
   limit: number;

@@ -108,10 +108,22 @@ function route(
     dst: base.dst,
     ...(hop.gateway ? { gateway: hop.gateway } : {}),
     ...(hop.oif !== undefined ? { oif: hop.oif } : {}),
-    ...(base.metric ? { priority: base.metric } : {}),
+    ...(priorityOf(base) ? { priority: priorityOf(base) } : {}),
     ...(hop.multipath ? { multipath: hop.multipath } : {}),
     unknown: [],
   };
+}
+
+/** IPv6 metric the kernel gives a route sent without RTA_PRIORITY (IP6_RT_PRIO_USER). */
+const IP6_RT_PRIO_USER = 1024;
+
+/**
+ * The metric the kernel will store: an IPv6 route sent with metric 0 is stored at 1024, so ask
+ * for 1024 outright — otherwise our key for the route (clash check, adoption, re-install after a
+ * delete) is not the kernel's, and NLM_F_REPLACE overwrites another protocol's IPv6 route.
+ */
+function priorityOf(base: { family: 2 | 10; metric: number }): number {
+  return base.metric || (base.family === 10 ? IP6_RT_PRIO_USER : 0);
 }
 
 /** Do two kernel routes say the same thing (so no rewrite is needed)? */

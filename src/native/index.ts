@@ -78,6 +78,11 @@ export interface TernNative {
   sendto(fd: number, data: Buffer, sockaddr?: Buffer | null): number;
   /** One datagram, or -EAGAIN when none is queued, -EMSGSIZE when it was longer than maxBytes, -ENOBUFS on overrun. */
   recv(fd: number, maxBytes: number): Buffer | number;
+  /**
+   * One datagram with its source sockaddr and arrival TTL / hop limit (-1 unless IP_RECVTTL /
+   * IPV6_RECVHOPLIMIT is set), or -errno. Optional: an addon built before it lacks it.
+   */
+  recvFrom?(fd: number, maxBytes: number): { data: Buffer; from: Buffer; ttl: number } | number;
   /** Installs (key non-empty) or deletes (null/empty) a TCP MD5 key for peerSockaddr's address. */
   setMd5Key(fd: number, peerSockaddr: Buffer, key: Buffer | null, prefixLen?: number, ifindex?: number): number;
   poll(fd: number, events: number, callback: PollCallback): PollHandle | number;

@@ -193,6 +193,49 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// recvFrom(fd, maxBytes) -> { data, from, ttl } | -errno: one datagram with its source sockaddr and
+// the TTL / hop limit it arrived with (-1 unless IP_RECVTTL / IPV6_RECVHOPLIMIT is on). Node's dgram
+// cannot report the TTL, and IP_MINTTL filters TCP only, so the RFC 5881 §5 / RFC 5082 check of
+// single-hop BFD needs this. A datagram longer than maxBytes is -EMSGSIZE, as in recv().
+static napi_value js_recv_from(napi_env env, napi_callback_info info) {
+  ARGS(2, 2);
+  int32_t fd, max;
+  if (!int_arg(env, argv[0], &fd) || !int_arg(env, argv[1], &max)) return NULL;
+  if (max <= 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "maxBytes must be positive");
+    return NULL;
+  }
+  void *scratch = malloc((size_t)max);
+  if (scratch == NULL) return num(env, -ENOMEM);
+  struct sockaddr_storage from; memset(&from, 0, sizeof from);
+  union { char buf[CMSG_SPACE(sizeof(int)) * 4]; struct cmsghdr align; } control;
+  struct iovec iov = { .iov_base = scratch, .iov_len = (size_t)max };
+  struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+  ssize_t r;
+  do r = recvmsg(fd, &msg, MSG_DONTWAIT); while (r < 0 && errno == EINTR);
+  napi_value out = NULL;
+  if (r < 0) out = num(env, -errno);
+  else if (msg.msg_flags & MSG_TRUNC) out = num(env, -EMSGSIZE);
+  else {
+    int ttl = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL;
+      bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT;
+      if ((v4 || v6) && c->cmsg_len >= CMSG_LEN(sizeof(int))) memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+    }
+    napi_value data, addr;
+    if (napi_create_object(env, &out) != napi_ok ||
+        napi_create_buffer_copy(env, (size_t)r, scratch, NULL, &data) != napi_ok ||
+        napi_create_buffer_copy(env, msg.msg_namelen, &from, NULL, &addr) != napi_ok ||
+        napi_set_named_property(env, out, "data", data) != napi_ok ||
+        napi_set_named_property(env, out, "from", addr) != napi_ok ||
+        napi_set_named_property(env, out, "ttl", num(env, ttl)) != napi_ok) out = NULL;
+  }
+  free(scratch);
+  return out;
+}
+
 // ---- TCP MD5 (RFC 2385) ----
 
 // setMd5Key(fd, peerSockaddr, key | null, prefixLen = -1, ifindex = 0): key null/empty deletes the key.
@@ -399,6 +442,7 @@ static napi_value constants(napi_env env) {
   K(IPPROTO_IP); K(IPPROTO_IPV6); K(IPPROTO_TCP);
   K(IP_TTL); K(IP_MINTTL); K(IP_TOS); K(IP_FREEBIND);
   K(IPV6_UNICAST_HOPS); K(IPV6_MINHOPCOUNT); K(IPV6_V6ONLY); K(IPV6_TCLASS);
+  K(IP_RECVTTL); K(IPV6_RECVHOPLIMIT);
   K(TCP_NODELAY); K(TCP_MD5SIG); K(TCP_MD5SIG_EXT); K(TCP_MD5SIG_MAXKEYLEN);
   K(SOL_NETLINK); K(NETLINK_ROUTE); K(NETLINK_ADD_MEMBERSHIP); K(NETLINK_DROP_MEMBERSHIP);
   K(NETLINK_EXT_ACK); K(NETLINK_GET_STRICT_CHK); K(NETLINK_CAP_ACK); K(NETLINK_NO_ENOBUFS);
@@ -419,7 +463,7 @@ NAPI_MODULE_INIT() {
     { "socket", js_socket }, { "close", js_close }, { "bind", js_bind }, { "connect", js_connect },
     { "listen", js_listen }, { "setsockoptInt", js_setsockopt_int }, { "setsockoptBuf", js_setsockopt_buf },
     { "getsockoptInt", js_getsockopt_int }, { "getsockname", js_getsockname }, { "sendto", js_sendto },
-    { "recv", js_recv }, { "setMd5Key", js_set_md5_key }, { "poll", js_poll }, { "pollUpdate", js_poll_update },
+    { "recv", js_recv }, { "recvFrom", js_recv_from }, { "setMd5Key", js_set_md5_key }, { "poll", js_poll }, { "pollUpdate", js_poll_update },
     { "pollRef", js_poll_ref }, { "pollStop", js_poll_stop },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

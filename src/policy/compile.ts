@@ -6,7 +6,6 @@
 //   - falling off the end rejects.
 // Also the two trivial policies (`all`, `none`) and resolvePolicy for a peer's import/export.
 // No I/O, no state kept between routes; the input route is never modified.
-import { cloneAttributes } from '../rib/attrs.ts';
 import { compileModifications, type Modification } from './actions.ts';
 import { compileMatch, type Condition, type EvalState } from './match.ts';
 import type { PolicyRef, PolicySpec } from './spec.ts';
@@ -50,8 +49,9 @@ export function compilePolicy(name: string, spec: PolicySpec): CompiledPolicy {
 function verdict(s: EvalState, accept: boolean, decidedBy: string): PolicyVerdict {
   const out: PolicyVerdict = {
     accept,
-    // The contract: the verdict's attributes are always a copy the caller may keep or edit.
-    attrs: s.copied ? (s.attrs as PolicyVerdict['attrs']) : cloneAttributes(s.attrs as PolicyVerdict['attrs']),
+    // The contract: a private copy when an action changed something, else the input itself
+    // (read-only): a million unchanged routes cost no copies.
+    attrs: s.attrs as PolicyVerdict['attrs'],
     prepend: s.prepend,
     decidedBy,
   };
@@ -65,7 +65,8 @@ function constant(name: string, accept: boolean): CompiledPolicy {
   const decidedBy = `${name}: ${accept ? 'accept' : 'reject'}`;
   return {
     name,
-    evaluate: (input) => ({ accept, attrs: cloneAttributes(input.attrs as PolicyVerdict['attrs']), prepend: 0, decidedBy }),
+    evaluate: (input) => ({ accept, attrs: input.attrs as PolicyVerdict['attrs'], prepend: 0, decidedBy }),
+    prefixIndependent: true,
   };
 }
 

@@ -27,8 +27,10 @@ export interface PolicyContext {
 
 export interface PolicyVerdict {
   accept: boolean;
-  /** The attributes after the policy's actions (a copy; the input is never modified). */
-  attrs: RouteAttributes;
+  /** The attributes after the policy's actions: a private copy when an action changed them, else
+   *  the input object itself. Either way read-only for the caller (copy before editing); the
+   *  input is never modified. */
+  attrs: Readonly<RouteAttributes>;
   /** An explicit next-hop request from an action: 'self', 'keep', or an address. */
   nextHop?: 'self' | 'keep' | Uint8Array;
   /** Extra prepends of the local AS requested by actions (export; applied by the reflector's rewrite). */
@@ -44,4 +46,7 @@ export interface PolicyVerdict {
 export interface CompiledPolicy {
   readonly name: string;
   evaluate(input: PolicyInput, ctx: PolicyContext): PolicyVerdict;
+  /** The verdict depends on nothing but the attributes, source and peers (never the prefix):
+   *  exporters may reuse a verdict for every route with the same attributes. */
+  readonly prefixIndependent?: boolean;
 }

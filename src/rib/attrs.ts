@@ -20,14 +20,28 @@ export function attrsKey(a: RouteAttributes): string {
 
 export class AttrsTable {
   private readonly table = new Map<string, { attrs: Attrs; refs: number }>();
+  /** The last argument and its entry: every NLRI of one UPDATE brings the same object. */
+  private lastInput?: Readonly<RouteAttributes>;
+  private lastEntry?: { attrs: Attrs; refs: number };
 
   /** The shared object for these attributes (the argument is copied, never kept). */
-  intern(a: RouteAttributes): Attrs {
+  intern(a: Readonly<RouteAttributes>): Attrs {
+    if (a === this.lastInput && this.lastEntry && this.table.get(this.lastEntry.attrs.key) === this.lastEntry) {
+      this.lastEntry.refs++;
+      return this.lastEntry.attrs;
+    }
+    const entry = this.internSlow(a);
+    this.lastInput = a;
+    this.lastEntry = entry;
+    return entry.attrs;
+  }
+
+  private internSlow(a: Readonly<RouteAttributes>): { attrs: Attrs; refs: number } {
     const key = attrsKey(a);
     const hit = this.table.get(key);
     if (hit) {
       hit.refs++;
-      return hit.attrs;
+      return hit;
     }
     const attrs: Attrs = Object.freeze({
       ...a,
@@ -39,8 +53,9 @@ export class AttrsTable {
       unknown: [...a.unknown],
       key,
     });
-    this.table.set(key, { attrs, refs: 1 });
-    return attrs;
+    const entry = { attrs, refs: 1 };
+    this.table.set(key, entry);
+    return entry;
   }
 
   /** Drop one reference; the entry goes when none are left. */

@@ -90,6 +90,8 @@ interface OutState extends PeerUpInfo {
   outAttrs: AttrsTable;
   /** Per destination: the keys (and NLRI) we want the peer to have. */
   advertised: Map<string, Map<string, Nlri>>;
+  /** exportAttrs results per path attribute set (prefix-independent export policies only). */
+  exportMemo: WeakMap<Attrs, Map<string, Attrs | null>>;
 }
 
 interface PeerState {
@@ -125,7 +127,10 @@ export class Rib {
   // ===== Peers =====
   setPeer(cfg: RibPeerConfig): void {
     const state = this.peers.get(cfg.ref.id);
-    if (state) state.cfg = cfg;
+    if (state) {
+      state.cfg = cfg;
+      if (state.out) state.out.exportMemo = new WeakMap(); // the export answer may have changed
+    }
     else this.peers.set(cfg.ref.id, { cfg, adjIn: new Map(), accepted: 0 });
   }
 
@@ -367,7 +372,7 @@ export class Rib {
   peerUp(peerId: number, info: PeerUpInfo): void {
     const state = this.peers.get(peerId);
     if (!state) return;
-    state.out = { ...info, adjOut: new AdjRibOut(), outAttrs: new AttrsTable(), advertised: new Map() };
+    state.out = { ...info, adjOut: new AdjRibOut(), outAttrs: new AttrsTable(), advertised: new Map(), exportMemo: new WeakMap() };
     for (const dest of this.loc.values()) this.exportDest(state, dest);
     this.onOutput(peerId);
   }
@@ -450,11 +455,27 @@ export class Rib {
     }
   }
 
-  /** The attributes `path` would carry to this peer, or undefined when it is not sent. */
+  /**
+   * The attributes `path` would carry to this peer, or undefined when it is not sent. With an
+   * export policy that never looks at the prefix, the answer depends only on the path's interned
+   * attributes and its source, so it is computed once per attribute set and reused (a full table
+   * shares a few thousand attribute sets).
+   */
   exportAttrs(state: PeerState, path: Path, family: Family): Attrs | undefined {
     const out = state.out!;
+    const memoKey = state.cfg.exportPolicy.prefixIndependent ? `${path.source}|${path.peer?.id ?? ''}|${path.peer?.routerId ?? ''}|${family}` : undefined;
+    if (memoKey !== undefined) {
+      const hit = out.exportMemo.get(path.attrs)?.get(memoKey);
+      if (hit !== undefined) return hit ?? undefined;
+    }
     const rewritten = this.exportVerdict(state, path, family, out).attrs;
-    return rewritten ? out.outAttrs.intern(rewritten) : undefined;
+    const result = rewritten ? out.outAttrs.intern(rewritten) : undefined;
+    if (memoKey !== undefined) {
+      let byKey = out.exportMemo.get(path.attrs);
+      if (!byKey) out.exportMemo.set(path.attrs, (byKey = new Map()));
+      byKey.set(memoKey, result ?? null);
+    }
+    return result;
   }
 
   /**

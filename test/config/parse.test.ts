@@ -32,7 +32,7 @@ function expectOnly(text: string, path: string, reason: string, file?: string): 
 }
 
 /** Peer keys of the RIB and policy whose defaults do not depend on the peer type. */
-const RIB_DEFAULTS = { routeReflectorClient: false, nextHop: 'auto', advertisementInterval: 0, allowOwnAs: 0 } as const;
+const RIB_DEFAULTS = { routeReflectorClient: false, nextHop: 'auto', advertisementInterval: 0, allowOwnAs: 0, ttlSecurity: 0 } as const;
 
 const FIXTURES = new URL('../fixtures/config/', import.meta.url);
 const fixture = (name: string) => new URL(name, FIXTURES).pathname;

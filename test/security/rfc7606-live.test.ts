@@ -135,7 +135,7 @@ function layoutCases(): LiveCase[] {
       updateMessage({ attrs: [...base(), attrHex(4, 0x80, '00000001'), attrHex(4, 0x80, '00000002')], nlri: prefix(i).hex }),
     );
     if (sort === 'ebgp') {
-      add('LOCAL_PREF from an external peer (RFC 7606 §7.5)', { kind: 'discard', ...ABSENT[5]! }, (i) => updateMessage({ attrs: [...base(), LOCAL_PREF_100], nlri: prefix(i).hex }));
+      add('LOCAL_PREF from an external peer (RFC 7606 §7.5)', { kind: 'discard', what: ABSENT[5]!.what, absent: (r) => ABSENT[5]!.absent(r, sort) }, (i) => updateMessage({ attrs: [...base(), LOCAL_PREF_100], nlri: prefix(i).hex }));
     }
     add('NEXT_HOP length 3 with NLRI (GoBGP CVE-2026-30405 class)', { kind: 'withdraw' }, (i) =>
       updateMessage({ attrs: [...base().filter((a) => a !== NEXT_HOP), attrHex(3, 0x40, '0a0000')], nlri: prefix(i).hex }),

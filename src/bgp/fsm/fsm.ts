@@ -131,7 +131,7 @@ class Tx<N extends NegotiatedTimers> {
     // RFC 4271 §8.2.2: "sets the HoldTimer to a large value ... A HoldTimer value of 4 minutes is suggested".
     this.setTimer('hold', this.s.config.openSentHoldTime);
     // RFC 9687 §4: the SendHoldTimer runs from OpenSent on (hold time not yet negotiated: use ours).
-    this.setTimer('sendHold', sendHoldTime(this.s.config.holdTime));
+    this.setTimer('sendHold', this.s.config.sendHoldTime ?? sendHoldTime(this.s.config.holdTime));
     this.go('OpenSent');
   }
 
@@ -369,7 +369,7 @@ export function step<N extends NegotiatedTimers>(s: SessionState<N>, e: FsmEvent
           tx.sendKeepalive();
           if (e.negotiated.holdTime > 0) tx.restartHoldTimer();
           else tx.stopTimer('hold');
-          tx.setTimer('sendHold', sendHoldTime(e.negotiated.holdTime));
+          tx.setTimer('sendHold', tx.s.config.sendHoldTime ?? sendHoldTime(e.negotiated.holdTime));
           tx.go('OpenConfirm');
           break;
         case 'BGPHeaderErr':

@@ -121,6 +121,11 @@ export interface FsmConfig {
   connectDelay: number;
   /** Uniform [0,1) source for RFC 4271 §10 jitter; inject a seeded one in tests. */
   random: () => number;
+  /**
+   * RFC 9687 SendHoldTime override, seconds (`peers[].sendHoldTime`). Unset: the RFC's "8 minutes
+   * or 2 times the HoldTime, whichever is longer" (timers.ts sendHoldTime).
+   */
+  sendHoldTime?: number;
 }
 
 export const DEFAULT_FSM_CONFIG: Omit<FsmConfig, 'random'> = Object.freeze({

@@ -48,6 +48,7 @@ export const CapabilityCode = {
   // LongLivedGracefulRestart: 71, // RFC 9494
   // Fqdn: 73, SoftwareVersion: 75
   RouteRefreshCisco: 128, // pre-standard route refresh, still seen on the wire
+  LongLivedGracefulRestart: 71, // RFC 9494 (recognised for display only: BIRD's "llgr-aware")
 } as const;
 
 // https://www.iana.org/assignments/bgp-parameters/bgp-parameters.xhtml#bgp-parameters-11

@@ -79,6 +79,8 @@ export interface PeerSessionOptions {
   errorWait?: { min: number; max: number };
   /** Uniform [0,1) for timer jitter; default Math.random. */
   random?: () => number;
+  /** RFC 9687 send hold time, seconds; default max(480, 2 × hold time). */
+  sendHoldTime?: number;
 }
 
 export interface PeerSessionInfo {
@@ -108,6 +110,8 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   private nextConnId = 1;
   private reported: FsmState = 'Idle';
   private stopped = true;
+  /** Bumped by every stop(), so a BFD-triggered restart never undoes a later stop. */
+  private stopGeneration = 0;
 
   constructor(opts: PeerSessionOptions) {
     super();
@@ -123,6 +127,7 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
       errorWaitMin: opts.errorWait?.min ?? DEFAULT_FSM_CONFIG.errorWaitMin,
       errorWaitMax: opts.errorWait?.max ?? DEFAULT_FSM_CONFIG.errorWaitMax,
       random: opts.random ?? Math.random,
+      ...(opts.sendHoldTime !== undefined ? { sendHoldTime: opts.sendHoldTime } : {}),
     };
     this.localOpen = this.buildLocalOpen();
     this.localOpenFrame = encodeMessage(this.localOpen, DEFAULT_CONTEXT);
@@ -212,11 +217,25 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
    */
   async stop(reason?: string, custom?: NotificationMessage): Promise<void> {
     this.stopped = true;
+    this.stopGeneration++;
     const notification = custom ?? (reason ? shutdownNotification(CeaseSubcode.AdministrativeShutdown, reason) : undefined);
     const conns = [...this.conns];
     for (const conn of conns) this.dispatch(conn, notification ? { type: 'ManualStop', notification } : { type: 'ManualStop' });
     await Promise.all(conns.map((c) => c.closed()));
     for (const conn of conns) conn.stopAllTimers();
+  }
+
+  /**
+   * BFD declared the path down (RFC 5882 §4.2, RFC 9384): end every connection with Cease / BFD
+   * Down (no waiting for the hold timer), then start again as after any failure. Nothing happens
+   * when the session is stopped, or stopped again while this runs (a shutdown wins).
+   */
+  async bfdDown(): Promise<void> {
+    if (this.stopped || this.conns.every((c) => c.fsm.state === 'Idle' || c.fsm.state === 'Active' || c.fsm.state === 'Connect')) return;
+    const stopping = this.stop(undefined, { type: 'notification', code: NotificationCode.Cease, subcode: CeaseSubcode.BfdDown, data: new Uint8Array(0) });
+    const generation = this.stopGeneration; // stop() bumped it synchronously
+    await stopping;
+    if (generation === this.stopGeneration) this.start();
   }
 
   /** A TCP connection from this peer's address, handed over by the Listener (§6.8 applies). */
