@@ -4,7 +4,8 @@
 # iproute2 from Debian, and BIRD 1.6.8 (Debian package `bird`, which conflicts with bird2)
 # unpacked, not installed, into interop/.cache/bird1. Idempotent and quick when already done;
 # runs apt-get update only when a package is missing. Needs root. FRR's own service is kept
-# from running: the lab starts zebra/bgpd itself, inside network namespaces.
+# from running: the lab starts zebra/bgpd itself, inside network namespaces. Also pmacct (its
+# `pmbmpd` is the BMP collector of interop/bmp.test.ts) and bgpdump (reads Tern's MRT dumps).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -16,7 +16,8 @@ import { formatTable, peersTable, routesTable } from './control/table.ts';
 import type { KernelView } from './kernel-sync/view.ts';
 import type { PeerView, RouteView } from './control/views.ts';
 import { runDemo } from './demo.ts';
-import { runCalicoUntilSignalled } from './calico/run.ts';
+// The Calico modules are imported where used: they pull in @kubernetes/client-node (~80 MiB of
+// RSS), which `tern run` never needs (docs/performance.md).
 
 export const DEFAULT_SOCKET = '/run/tern/tern.ctl';
 
@@ -38,6 +39,8 @@ const USAGE = `usage:
   tern demo [--speakers N] [--seconds S] [--port P]
   tern calico run [--config-out FILE] [--graceful-restart] [--log-level L] [--log-format F]
                    (in calico-node: reads Calico resources from Kubernetes; env NODENAME, NAMESPACE, ...)
+  tern calico render --node NAME [--env KEY=VALUE]... [--config-out FILE] FILE...
+                   (Calico resources in YAML -> the node's BGP settings as JSON; docs/calico-render.md)
   tern version
 `;
 
@@ -76,6 +79,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `calico render` parses its own arguments (--env repeats); see src/calico/cli.ts.
+  if (argv[0] === 'calico' && argv[1] === 'render' && !argv.includes('--help')) {
+    const { calicoCommand } = await import('./calico/cli.ts');
+    return calicoCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+  }
   try {
     const args = parseArgs(argv);
     const [command, sub] = args.positional;
@@ -104,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
         return await peerCommand(sub, args.positional[2], args);
       case 'calico':
         if (sub === 'run') return await calicoRun(args);
-        throw new UsageError(sub === undefined ? 'calico what? (run)' : `unknown calico command "${sub}"`);
+        throw new UsageError(sub === undefined ? 'calico what? (run, render)' : `unknown calico command "${sub}"`);
       case 'demo':
         return await runDemo({
           speakers: intFlag(args, 'speakers', 4, 2, 50),
@@ -183,6 +191,7 @@ async function calicoRun(args: ParsedArgs): Promise<number> {
   const level = (args.flags.get('log-level') as string | undefined) ?? 'info';
   const log = createLogger({ level, ...(format === 'human' ? { destination: new HumanLogStream() } : {}) });
   const configFile = args.flags.get('config-out');
+  const { runCalicoUntilSignalled } = await import('./calico/run.ts');
   return runCalicoUntilSignalled({
     env: process.env,
     log,
@@ -249,6 +258,12 @@ async function show(what: string | undefined, args: ParsedArgs): Promise<number>
     if (args.flags.has('longer')) filter.longer = true;
     const routes = (await controlRequest(socketPath(args), 'show routes', filter)) as RouteView[];
     process.stdout.write(json ? JSON.stringify(routes, null, 2) + '\n' : routesTable(routes));
+    return 0;
+  }
+  if (what === 'bfd') {
+    // RFC 5880 sessions (src/bfd/): JSON rows; the table is one line per session.
+    const rows = (await controlRequest(socketPath(args), 'show bfd')) as { name: string; address: string; state: string; remoteState: string; detectionTimeMs: number }[];
+    process.stdout.write(json ? JSON.stringify(rows, null, 2) + '\n' : rows.map((r) => `${r.name} ${r.address} ${r.state} (remote ${r.remoteState}, detection ${r.detectionTimeMs} ms)\n`).join(''));
     return 0;
   }
   if (what === 'kernel') {

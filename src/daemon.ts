@@ -16,6 +16,7 @@ import { resolvePolicy } from './policy/compile.ts';
 import { Speaker } from './speaker.ts';
 import { KernelSync } from './kernel-sync/kernel-sync.ts';
 import './kernel-sync/metrics.ts';
+import './observability/tcp-security-metrics.ts';
 import { ControlServer } from './control/server.ts';
 import { startBirdSockets, type BirdSockets } from './calico/birdctl/index.ts';
 import { ObservabilityServer } from './observability/http.ts';
@@ -24,6 +25,7 @@ import { BmpExporter } from './observability/bmp.ts';
 import { registerMrtDumpCommands, stopUpdateDump } from './observability/mrt-dump.ts';
 import type { SessionDown } from './bgp/session/peer-session.ts';
 import { ipToBytes } from './util/ip.ts';
+import { DaemonBfd } from './bfd/daemon-hook.ts';
 
 export interface PeerEntry {
   config: PeerConfig;
@@ -68,6 +70,8 @@ export class Daemon {
   readonly startedAt = Date.now();
   readonly events: DaemonEvents = new EventEmitter();
   kernel?: KernelSync;
+  /** RFC 5880/5881 sessions of peers with `bfd`; Down closes the BGP session (RFC 9384). */
+  readonly bfd: DaemonBfd;
   private listener?: Listener;
   private control?: ControlServer;
   /** Calico mode: BIRD 1.6-compatible control sockets (config `birdSockets`). */
@@ -84,10 +88,21 @@ export class Daemon {
     this.speaker = new Speaker(this.rib, log);
     this.events.setMaxListeners(50);
     this.rib.destinationListeners.push((dest) => this.events.emit('routeChange', dest));
+    this.bfd = new DaemonBfd(log.child({ module: 'bfd' }), (name) => void this.peers.get(name)?.session.bfdDown());
   }
 
   /** `recover`: we restarted (tern run --graceful-restart): RFC 4724 restarting-speaker mode. */
   async start(opts: { recover?: boolean } = {}): Promise<void> {
+    try {
+      await this.startParts(opts);
+    } catch (err) {
+      // Half a daemon is worse than none: close what did start (sockets, timers) and report.
+      await this.stop('start failed').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async startParts(opts: { recover?: boolean }): Promise<void> {
     const { config } = this;
     // First: a bad metrics address fails the start before any session exists.
     if (config.metrics) this.http = await ObservabilityServer.start(this, { listen: config.metrics.listen });
@@ -138,6 +153,7 @@ export class Daemon {
     this.speaker.stop();
     await this.kernel?.stop().catch((err: unknown) => this.log.error({ err: String(err) }, 'kernel sync did not stop cleanly'));
     await Promise.allSettled([...this.peers.values()].map((p) => p.session.stop(reason)));
+    await this.bfd.close();
     // After the sessions: BMP stations get every Peer Down, then Termination.
     await this.bmp?.stop();
     await stopUpdateDump(this);
@@ -176,6 +192,7 @@ export class Daemon {
       families: config.families,
       addPaths: config.addPaths,
       gracefulRestart: config.gracefulRestart,
+      ...(config.sendHoldTime !== undefined ? { sendHoldTime: config.sendHoldTime } : {}),
       ...(config.password || config.ttlSecurity || config.address.includes('%')
         ? { security: { ...(config.password ? { password: config.password } : {}), ...(config.ttlSecurity ? { ttlSecurity: config.ttlSecurity } : {}), ...(config.address.includes('%') ? { device: config.address.split('%')[1]! } : {}) } }
         : {}),
@@ -197,6 +214,7 @@ export class Daemon {
       maxPrefixes: config.maxPrefixes,
       gracefulRestart: config.gracefulRestart !== undefined,
     });
+    this.bfd.peerAdded(config);
     if (start) session.start();
   }
 
@@ -315,6 +333,7 @@ export class Daemon {
     if (!entry) return;
     this.peers.delete(name);
     this.speaker.removePeer(entry.ref.id);
+    await this.bfd.peerRemoved(name);
     // RFC 4486 §4: Peer De-configured (3) or Other Configuration Change (6); no data.
     await entry.session.stop(text, { type: 'notification', code: NotificationCode.Cease, subcode, data: new Uint8Array(0) });
   }

@@ -43,6 +43,15 @@ export interface SessionSpec {
   gracefulRestart?: boolean;
   /** Leave next hops alone (no `next hop self`): for reflection and mesh checks of originators. */
   keepNextHop?: boolean;
+  // Security and fault options (security/faults/bfd tests); absent elsewhere.
+  /** RFC 2385 TCP MD5 key. */
+  password?: string;
+  /** RFC 5082 GTSM: the DUT is this many hops away. */
+  ttlSecurity?: number;
+  /** Run BFD (RFC 5880/5881) on this session. */
+  bfd?: boolean;
+  /** Hold time, seconds (default the lab's 9). */
+  holdTime?: number;
 }
 
 export type AddPaths = 'rx' | 'tx' | 'both';

@@ -6,6 +6,7 @@
 // reachableBy routes, kernel programming. Pure: no I/O. Warnings list what could not be carried
 // over exactly.
 import { createHash } from 'node:crypto';
+import { isMulticast, parseAddress } from '../config/addr.ts';
 import { birdPeers, type BirdPeer } from './bird-peers.ts';
 import { Cluster, str } from './model.ts';
 import type { IpFamily } from './net.ts';
@@ -118,7 +119,12 @@ function configTree(c: Cluster, peers: BirdPeer[], render: RenderOutput, svc: Se
     asn: render.asn,
     listen: { ...(listen.addresses.length > 0 ? { address: listen.addresses } : {}), port: listen.port ?? 179 },
     peers: ternPeers(c, peers, pb),
-    originate: render.originate.map((o) => ('via' in o ? { prefix: o.prefix, nextHop: o.via } : { prefix: o.prefix, blackhole: true })),
+    originate: render.originate.flatMap((o): Record<string, unknown>[] => {
+      if (!('via' in o)) return [{ prefix: o.prefix, blackhole: true }];
+      if (isUnicast(o.via)) return [{ prefix: o.prefix, nextHop: o.via }];
+      c.warnings.push(`reachableBy route ${o.prefix} via ${o.via}: not a unicast next hop; left out of the Tern config`);
+      return [];
+    }),
     gracefulRestart: { deferralTime: 240 },
   };
   if (c.me.rrClusterId !== '') tree.routeReflector = { clusterId: c.me.rrClusterId };
@@ -136,6 +142,11 @@ function configTree(c: Cluster, peers: BirdPeer[], render: RenderOutput, svc: Se
   return tree;
 }
 
+function isUnicast(ip: string): boolean {
+  const a = parseAddress(ip);
+  return typeof a !== 'string' && !isMulticast(a);
+}
+
 function ternPeers(c: Cluster, peers: BirdPeer[], pb: PolicyBuilder): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const seen = new Set<string>();
@@ -146,6 +157,10 @@ function ternPeers(c: Cluster, peers: BirdPeer[], pb: PolicyBuilder): Record<str
       continue;
     }
     seen.add(key);
+    if (!isUnicast(p.ip)) {
+      c.warnings.push(`peer ${p.name}: ${p.ip} is not a unicast address, which Tern cannot peer with; left out of the Tern config`);
+      continue;
+    }
     out.push(ternPeer(c, p, pb));
   }
   return out;
@@ -165,8 +180,8 @@ function ternPeer(c: Cluster, p: BirdPeer, pb: PolicyBuilder): Record<string, un
     connectRetry: CALICO_CONNECT_RETRY,
     addPaths: 'both',
     nextHop: p.nextHop,
-    import: pb.importPolicy(p.filters, family, localAsn),
-    export: pb.exportPolicy(p.filters, family, localAsn),
+    import: pb.importPolicy(p.filters, family, localAsn, p.sameAs),
+    export: pb.exportPolicy(p.filters, family, localAsn, p.sameAs),
   };
   if (p.port > 0) peer.port = p.port;
   if (p.sourceAddr) peer.localAddress = p.sourceAddr;

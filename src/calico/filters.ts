@@ -2,12 +2,14 @@
 // BGPFilter rules → Tern policy terms, rule for rule and in order, with the meaning confd's
 // BIRD functions give them (confd/pkg/resource/template/template_funcs.go):
 //   cidr + matchOperator Equal/NotEqual/In/NotIn (+ prefixLength) → prefix / prefixWithin (+ not)
-//   source RemotePeers → source: bgp;  interface → interface;  peerType → peerType
-//   communities → community / largeCommunity;  asPathPrefix → asPathPrefix
+//   source RemotePeers → source: bgp;  interface → interface;  peerType → see below
+//   communities → community / largeCommunity;  asPathPrefix → asPathPrefix;  priority → localPref
 //   operations addCommunity / prependASPath / setPriority → addCommunities / prepend / localPref
-// A rule with no condition is a bare accept/reject. What Tern's policy language cannot say
-// (a `priority` match; prepending an AS other than our own) is reported as a warning and the
-// rule is dropped rather than widened.
+// A rule with no condition is a bare accept/reject. `peerType` is resolved when the policy is
+// built, from the peer's is_same_as (peer AS == effective local AS, so per-peer localASNumber
+// counts), as BIRD's `if (is_same_as)` guard does: the rule is kept, unguarded, or left out.
+// What Tern's policy language cannot say (prepending an AS other than our own) is reported as a
+// warning; that rule still accepts, without the prepend.
 import type { IpFamily } from './net.ts';
 import { parseCidr } from './net.ts';
 import { specOf, str, type Spec } from './model.ts';
@@ -30,11 +32,13 @@ export function hasRules(filter: KObj, dir: Direction, family: IpFamily): boolea
 }
 
 /** Terms for one filter, direction and family; `localAsn` decides whether a prepend is expressible. */
-export function filterTerms(filter: KObj, dir: Direction, family: IpFamily, localAsn: number, warnings: string[]): Term[] {
+export function filterTerms(filter: KObj, dir: Direction, family: IpFamily, localAsn: number, sameAs: boolean, warnings: string[]): Term[] {
   const name = filter.metadata?.name ?? '';
   const out: Term[] = [];
   rulesOf(filter, dir, family).forEach((rule, i) => {
     const where = `BGPFilter ${name} ${dir}V${family}[${i}]`;
+    const peerType = str(rule.peerType).toLowerCase();
+    if (peerType !== '' && (peerType === 'ibgp') !== sameAs) return; // guarded out for this peer type
     const term = ruleTerm(rule, family, localAsn, where, warnings);
     if (term) out.push({ name: termName(name, dir, family, i), ...term });
   });
@@ -67,7 +71,6 @@ function ruleTerm(rule: Spec, family: IpFamily, localAsn: number, where: string,
     match.source = 'bgp';
   }
   if (str(rule.interface)) match.interface = str(rule.interface);
-  if (str(rule.peerType)) match.peerType = str(rule.peerType).toLowerCase() === 'ibgp' ? 'ibgp' : 'ebgp';
   const values = ((rule.communities ?? {}) as Spec).values;
   if (Array.isArray(values) && values.length > 0) {
     const v = str(values[0]);
@@ -75,10 +78,8 @@ function ruleTerm(rule: Spec, family: IpFamily, localAsn: number, where: string,
     else match.community = v;
   }
   if (Array.isArray(rule.asPathPrefix) && rule.asPathPrefix.length > 0) match.asPathPrefix = [rule.asPathPrefix.map(Number)];
-  if (rule.priority !== undefined && rule.priority !== null) {
-    warnings.push(`${where}: a priority match (LOCAL_PREF = ${BIRD_INT_MAX - Number(rule.priority)}) is not expressible in Tern policy; rule dropped`);
-    return undefined;
-  }
+  // priority P: BIRD's `defined(bgp_local_pref) && bgp_local_pref = 2147483647-P`.
+  if (rule.priority !== undefined && rule.priority !== null) match.localPref = BIRD_INT_MAX - Number(rule.priority);
   const term: Term = {};
   if (Object.keys(match).length > 0) term.match = match;
   if (Array.isArray(rule.operations) && !applyOperations(term, rule.operations as Spec[], localAsn, where, warnings)) return undefined;
@@ -125,8 +126,9 @@ function applyOperations(term: Term, ops: Spec[], localAsn: number, where: strin
     } else if (prepend) {
       const asns = Array.isArray(prepend.prefix) ? prepend.prefix.map(Number) : [];
       if (asns.some((a) => a !== localAsn)) {
-        warnings.push(`${where}: prepending AS ${asns.join(' ')} is not expressible (Tern's prepend repeats the local AS ${localAsn}); rule dropped`);
-        return false;
+        // Kept as an accept without the prepend: closer to the intent than dropping the rule.
+        warnings.push(`${where}: prepending AS ${asns.join(' ')} is not expressible (Tern's prepend repeats the local AS ${localAsn}); the rule accepts without prepending`);
+        continue;
       }
       term.prepend = ((term.prepend as number | undefined) ?? 0) + asns.length;
     } else if (setPriority) {

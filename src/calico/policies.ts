@@ -6,8 +6,9 @@
 //   - the per-peer import filter: the peer's import BGPFilters, then accept;
 //   - calico_kernel_programming: service ranges out, BGP route metric, WireGuard peers, per-pool
 //     tunnel / Felix-owned rejects, else accept.
-// Not expressible, and left out (see docs/calico-render.md): calico_aggr's `krt_metric < N`
-// escape, the import filter's `preference = 200`, and krt_metric derived from LOCAL_PREF.
+// Not expressible, and left out (see docs/calico-render.md): Felix's kernel metric on learned
+// routes (Tern treats them as normal priority), the import filter's `preference = 200`, and
+// krt_metric derived from LOCAL_PREF for programmed BGP routes.
 import { createHash } from 'node:crypto';
 import type { Cluster } from './model.ts';
 import { specOf, str } from './model.ts';
@@ -120,8 +121,12 @@ function communityRules(c: Cluster, family: IpFamily): { cidr: string; communiti
   return out;
 }
 
-/** calico_export_to_bgp_peers(internal_peer) for one family, as terms (internal_peer = peerType ibgp). */
-export function calicoExportTerms(c: Cluster, family: IpFamily, svc: ServiceRoutes): Term[] {
+/**
+ * calico_export_to_bgp_peers(internal_peer) for one family, as terms. internal_peer (peer AS ==
+ * effective local AS) is fixed per policy rather than matched with `peerType`, so a peer with its
+ * own localASNumber is classed as BIRD classes it.
+ */
+export function calicoExportTerms(c: Cluster, family: IpFamily, svc: ServiceRoutes, internalPeer: boolean): Term[] {
   const ps = pools(c).filter((p) => p.family === family);
   const policy = clusterRoutePolicy(c);
   const terms: Term[] = [];
@@ -129,7 +134,7 @@ export function calicoExportTerms(c: Cluster, family: IpFamily, svc: ServiceRout
   if (disabled.length > 0) terms.push({ name: 'bgp-export-disabled', match: { prefixWithin: disabled }, action: 'reject' });
   // Felix-programmed tunnel routes never go to iBGP peers (tunl0 too when Felix owns IPIP).
   const tunnels = ['*.cali', '*.calico', ...(policy.ipip ? [] : ['tunl0'])];
-  terms.push({ name: 'tunnel-routes-to-ibgp', match: { peerType: 'ibgp', interface: tunnels }, action: 'reject' });
+  if (internalPeer) terms.push({ name: 'tunnel-routes-to-ibgp', match: { interface: tunnels }, action: 'reject' });
   terms.push({ name: 'local-routes', match: { interface: 'bpf*.cali' }, action: 'reject' });
   for (const r of communityRules(c, family)) {
     const std = r.communities.filter((x) => x.split(':').length === 2);
@@ -142,6 +147,8 @@ export function calicoExportTerms(c: Cluster, family: IpFamily, svc: ServiceRout
   for (const b of blocks(c).filter((x) => x.family === family)) {
     if (b.state === 'pendingDeletion') continue; // still blackholed, but no longer accepted
     terms.push({ name: 'local-block', match: { prefix: b.cidr }, action: 'accept' });
+    // `net ~ block && krt_metric < N`: by now LOCAL_PREF = 2^31−1 − krt_metric for every route.
+    terms.push({ name: 'elevated-in-local-block', match: { prefixWithin: b.cidr, localPref: { min: BIRD_INT_MAX - normalRoutePriority(c, family) + 1, max: 4294967295 } }, action: 'accept' });
     terms.push({ name: 'inside-local-block', match: { prefixWithin: b.cidr }, action: 'reject' });
   }
   const statics = svc.staticRoutes.filter((r) => (r.includes(':') ? 6 : 4) === family);
@@ -200,26 +207,28 @@ export class PolicyBuilder {
     return names.map((n) => this.filters.get(n)).filter((f): f is KObj => f !== undefined && hasRules(f, dir, family));
   }
 
-  exportPolicy(filterNames: string[], family: IpFamily, localAsn: number): string {
+  exportPolicy(filterNames: string[], family: IpFamily, localAsn: number, sameAs: boolean): string {
     const used = this.used(filterNames, 'export', family);
-    const name = policyName(`calico-export-v${family}`, used.map((f) => f.metadata?.name ?? ''));
+    const kind = sameAs ? 'ibgp' : 'ebgp';
+    const name = policyName(`calico-export-v${family}-${kind}`, used.map((f) => f.metadata?.name ?? ''));
     if (!this.policies[name]) {
       this.policies[name] = [
         normalisationTerm(this.c, family),
-        ...used.flatMap((f) => filterTerms(f, 'export', family, localAsn, this.warnings)),
-        ...calicoExportTerms(this.c, family, this.svc),
+        ...used.flatMap((f) => filterTerms(f, 'export', family, localAsn, sameAs, this.warnings)),
+        ...calicoExportTerms(this.c, family, this.svc, sameAs),
       ];
     }
     return name;
   }
 
   /** `all` without filters; otherwise the filters' import terms, then accept. */
-  importPolicy(filterNames: string[], family: IpFamily, localAsn: number): string {
+  importPolicy(filterNames: string[], family: IpFamily, localAsn: number, sameAs: boolean): string {
     const used = this.used(filterNames, 'import', family);
     if (used.length === 0) return 'all';
-    const name = policyName(`calico-import-v${family}`, used.map((f) => f.metadata?.name ?? ''));
+    const kind = sameAs ? 'ibgp' : 'ebgp';
+    const name = policyName(`calico-import-v${family}-${kind}`, used.map((f) => f.metadata?.name ?? ''));
     if (!this.policies[name]) {
-      this.policies[name] = [...used.flatMap((f) => filterTerms(f, 'import', family, localAsn, this.warnings)), { name: 'import-default', action: 'accept' }];
+      this.policies[name] = [...used.flatMap((f) => filterTerms(f, 'import', family, localAsn, sameAs, this.warnings)), { name: 'import-default', action: 'accept' }];
     }
     return name;
   }

@@ -40,6 +40,22 @@ export interface CalicoRunOptions {
   adjust?: (doc: Record<string, unknown>) => Record<string, unknown>;
 }
 
+/**
+ * What the compiler leaves to the deployment (it only knows BGP): in calico-node, Tern's own
+ * control socket beside BIRD's, and the BIRD-compatible sockets that calico-node's
+ * `-bird-ready`/`-bird-live` probes, birdcl and `calicoctl node status` talk to.
+ * TERN_CONTROL_SOCKET, TERN_BIRD_SOCKET and TERN_BIRD6_SOCKET override them ("" = no BIRD socket).
+ */
+export function calicoRuntimeDefaults(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const bird4 = env.TERN_BIRD_SOCKET ?? '/var/run/calico/bird.ctl';
+  const bird6 = env.TERN_BIRD6_SOCKET ?? '/var/run/calico/bird6.ctl';
+  const birdSockets = { ...(bird4 ? { ipv4: bird4 } : {}), ...(bird6 ? { ipv6: bird6 } : {}) };
+  return {
+    control: { socket: env.TERN_CONTROL_SOCKET || '/var/run/calico/tern.ctl' },
+    ...(Object.keys(birdSockets).length > 0 ? { birdSockets } : {}),
+  };
+}
+
 /** NODENAME as calico-node determines it: the env, else /var/lib/calico/nodename, else the hostname. */
 export function calicoNodeName(env: NodeJS.ProcessEnv, nodenameFile = '/var/lib/calico/nodename'): string {
   if (env.NODENAME) return env.NODENAME;
@@ -147,7 +163,8 @@ export class CalicoRunner extends EventEmitter {
       const warnings = result.warnings.join('\n');
       if (warnings !== this.lastWarnings) for (const w of result.warnings) this.log.warn({ warning: w }, 'calico resources');
       this.lastWarnings = warnings;
-      const doc = this.opts.adjust ? this.opts.adjust(result.config) : result.config;
+      const compiled = { ...calicoRuntimeDefaults(this.opts.env), ...result.config };
+      const doc = this.opts.adjust ? this.opts.adjust(compiled) : compiled;
       const text = JSON.stringify(doc, null, 2) + '\n';
       return { config: parseConfig(text, this.configFile), text };
     } catch (err) {

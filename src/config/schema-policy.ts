@@ -74,6 +74,11 @@ const CONDITION_FIELDS: readonly FieldSpec[] = [
     description: 'The next hop is this address, or lies inside this prefix.',
   },
   {
+    key: 'localPref',
+    type: anyOf({ kind: 'range', min: 0, max: 4294967295 }),
+    description: 'LOCAL_PREF in this range (`100`, `"100-200"`); never holds for a route without LOCAL_PREF. Calico\'s BGPFilter `priority` P is `localPref: 2147483647 − P`.',
+  },
+  {
     key: 'peerType',
     type: anyOf({ kind: 'enum', values: ['ibgp', 'ebgp'] }),
     description: 'Type of the peer the policy is attached to (import: where the route came from; export: where it goes).',

@@ -300,7 +300,7 @@ export const KERNEL_FIELDS: readonly FieldSpec[] = [
     key: 'ignoreInterfaces',
     type: { kind: 'list', of: { kind: 'string', maxLength: 64 } },
     default: [],
-    description: 'Interface globs whose routes and subnets are not learned, in addition to `cali*` and `kube-ipvs*` (always ignored, as Calico\'s BIRD does).',
+    description: 'Interface globs whose connected subnets are not learned (BIRD\'s `direct` interface list), in addition to `cali*` and `kube-ipvs*` (always ignored, as in Calico). Kernel routes on these interfaces — Felix\'s workload routes — are still learned.',
   },
   { key: 'tunnel', type: { kind: 'object', fields: KERNEL_TUNNEL_FIELDS }, defaultText: 'see below', description: 'Tunnel routing (IPIP in Calico).' },
   { key: 'persist', type: { kind: 'boolean' }, default: true, description: 'Leave programmed routes in the kernel when Tern stops (BIRD\'s `persist`); they are adopted and reconciled at the next start.' },

@@ -3,6 +3,7 @@
 // operator actions (reload, route refresh). Unknown commands and bad arguments get a
 // CommandError naming what is wrong; nothing here changes routing state directly.
 import type { Daemon } from '../daemon.ts';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { FAMILIES, type Family } from '../bgp/messages/types.ts';
 import { ConfigError, formatConfigError } from '../config/index.ts';
 import { CommandError, type CommandHandler } from './server.ts';
@@ -28,7 +29,26 @@ export function registerCommand(name: string, impl: CommandImpl): void {
 // The operator commands of explain.ts, watch.ts and peer-ops.ts.
 for (const [name, impl] of Object.entries({ ...explainCommands, ...watchCommands, ...peerOpsCommands })) registerCommand(name, impl);
 
+/**
+ * Event-loop delay since the daemon started or the last reset (`show status` with
+ * `resetEventLoop: true`; the benchmark harness resets before a measured run). libuv's own
+ * histogram, sampled every 10 ms; created with the first command handler, so once per daemon.
+ */
+let loopHistogram: IntervalHistogram | undefined;
+
+function eventLoopDelay(reset: boolean): { maxMs: number; p99Ms: number; meanMs: number } {
+  const h = loopHistogram;
+  const round = (ns: number): number => Math.round(ns / 1e4) / 100;
+  const out = h && h.count > 0 ? { maxMs: round(h.max), p99Ms: round(h.percentile(99)), meanMs: round(h.mean) } : { maxMs: 0, p99Ms: 0, meanMs: 0 };
+  if (reset) h?.reset();
+  return out;
+}
+
 export function commandHandler(daemon: Daemon): CommandHandler {
+  if (!loopHistogram) {
+    loopHistogram = monitorEventLoopDelay({ resolution: 10 });
+    loopHistogram.enable();
+  }
   return async (command, args) => {
     switch (command) {
       case 'show peers':
@@ -45,6 +65,7 @@ export function commandHandler(daemon: Daemon): CommandHandler {
           attributeSets: daemon.rib.attrs.size,
           recovering: daemon.speaker.recovering,
           pid: process.pid,
+          eventLoopDelayMs: eventLoopDelay(args.resetEventLoop === true),
         };
       case 'show kernel':
         if (!daemon.kernel) throw new CommandError('kernel sync is not enabled (config: kernel.learn / kernel.program)');

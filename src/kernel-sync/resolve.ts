@@ -20,7 +20,8 @@ export interface ProgramSettings {
 }
 
 export type Desired =
-  | { kind: 'route'; route: RouteMessage }
+  /** recursive: a next hop was found through another route (it must be redone when routes change). */
+  | { kind: 'route'; route: RouteMessage; recursive?: boolean }
   /** Nothing to install (not a BGP best path, or the export policy rejected it). */
   | { kind: 'none'; why: string }
   /** A route we want but cannot build (no way to reach the next hop). */
@@ -50,21 +51,26 @@ export function desiredRoute(
   const members = dest.decision.multipath.filter((p) => p.source === 'bgp' && verdicts.get(p)?.accept);
   const hops: NextHop[] = [];
   const problems: string[] = [];
+  let recursive = false;
   for (const path of members.length ? members : [best]) {
     const hop = resolveNextHop(path, verdicts.get(path)!, ifaces, view, cfg);
     if (typeof hop === 'string') problems.push(hop);
-    else if (!hops.some((h) => sameHop(h, hop))) hops.push(hop);
+    else {
+      recursive ||= hop.recursive === true;
+      const { recursive: _r, ...plain } = hop;
+      if (!hops.some((h) => sameHop(h, plain))) hops.push(plain);
+    }
   }
   if (hops.length === 0) return { kind: 'unresolved', why: problems.join('; ') || 'no next hop' };
   if (hops.length === 1) {
     const h = hops[0]!;
-    return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, gateway: h.gateway, oif: h.oif, flags: h.flags }) };
+    return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, gateway: h.gateway, oif: h.oif, flags: h.flags }), recursive };
   }
-  return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, multipath: hops }) };
+  return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, multipath: hops }), recursive };
 }
 
 /** The kernel next hop for one BGP path, or why there is none. */
-function resolveNextHop(path: Path, verdict: PolicyVerdict, ifaces: InterfaceTable, view: KernelView, cfg: ProgramSettings): NextHop | string {
+function resolveNextHop(path: Path, verdict: PolicyVerdict, ifaces: InterfaceTable, view: KernelView, cfg: ProgramSettings): (NextHop & { recursive?: true }) | string {
   const nh = path.attrs.nextHop;
   if (!nh) return `${pathName(path)}: no next hop`;
   if (ifaces.isLocal(nh)) return `${pathName(path)}: next hop ${text(nh)} is our own address`;
@@ -83,10 +89,10 @@ function resolveNextHop(path: Path, verdict: PolicyVerdict, ifaces: InterfaceTab
   if (!via || via.routeType !== RTN.UNICAST) return `${pathName(path)}: no route to next hop ${text(nh)}`;
   if (via.multipath?.length) {
     const first = via.multipath[0]!;
-    return { gateway: first.gateway ?? nh, oif: first.oif, flags: first.gateway ? first.flags : 0, weight: 1 };
+    return { gateway: first.gateway ?? nh, oif: first.oif, flags: first.gateway ? first.flags : 0, weight: 1, recursive: true };
   }
   if (via.oif === undefined) return `${pathName(path)}: the route to ${text(nh)} has no interface`;
-  return { gateway: via.gateway ?? nh, oif: via.oif, flags: via.gateway ? via.flags & RTNH_F_ONLINK : 0, weight: 1 };
+  return { gateway: via.gateway ?? nh, oif: via.oif, flags: via.gateway ? via.flags & RTNH_F_ONLINK : 0, weight: 1, recursive: true };
 }
 
 function route(

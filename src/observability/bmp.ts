@@ -120,9 +120,17 @@ export class BmpExporter {
     return this.stations.map((s) => s.status());
   }
 
+  /** A listener that never throws: the daemon's other listeners (the RIB among them) must still run. */
   private on(event: string, fn: EventListener): void {
-    this.daemon.events.on(event, fn);
-    this.listeners.push([event, fn]);
+    const guarded: EventListener = (...args) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.log.error({ err, event }, 'BMP exporter failed on a daemon event');
+      }
+    };
+    this.daemon.events.on(event, guarded);
+    this.listeners.push([event, guarded]);
   }
 
   // ===== Daemon events =====

@@ -250,7 +250,15 @@ export class UpdateDumper {
     this.file = file;
     this.stream = stream;
     this.summary = { file, records: 0, dropped: 0, bytes: 0 };
-    this.listener = (entry, decoded, ctx) => this.onUpdate(entry, decoded, ctx);
+    // Never throws into the daemon's emit: the RIB's own listener must still run.
+    this.listener = (entry, decoded, ctx) => {
+      try {
+        this.onUpdate(entry, decoded, ctx);
+      } catch (err) {
+        this.summary.dropped++;
+        daemon.log.error({ err, file }, 'MRT update dump could not record an UPDATE');
+      }
+    };
     stream.on('error', (err) => {
       this.failed = err;
       daemon.log.error({ file, err: err.message }, 'MRT update dump failed');

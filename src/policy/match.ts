@@ -46,6 +46,7 @@ export function compileMatch(m: PolicyMatch | undefined): Condition {
   if (m.neighborAs) conditions.push(neighborAsIs(m.neighborAs));
   if (m.originAs) conditions.push(originAsIs(m.originAs));
   if (m.asPathLength) conditions.push(asPathLengthIn(m.asPathLength));
+  if (m.localPref) conditions.push(localPrefIn(m.localPref));
   if (m.asPathPrefix) conditions.push(asPathStartsWith(m.asPathPrefix));
   if (m.not) {
     const inner = compileMatch(m.not);
@@ -174,6 +175,10 @@ function originAsIs(asns: readonly number[]): Condition {
     const last = lastAs(s.attrs.asPath);
     return last !== undefined && asns.includes(last);
   };
+}
+
+function localPrefIn(ranges: readonly LengthRange[]): Condition {
+  return (s) => s.attrs.localPref !== undefined && inRanges(ranges, s.attrs.localPref);
 }
 
 function asPathLengthIn(ranges: readonly LengthRange[]): Condition {

@@ -64,6 +64,8 @@ export interface PolicyMatch {
   /** Next hop inside any of these prefixes (an address is a /32 or /128). */
   nextHop?: string[];
   peerType?: ('ibgp' | 'ebgp')[];
+  /** LOCAL_PREF in any of these ranges; never holds for a route without one (Calico's BGPFilter `priority`). */
+  localPref?: LengthRange[];
   /** Holds when the nested match does not (all of its conditions holding makes `not` fail). */
   not?: PolicyMatch;
 }

@@ -5,6 +5,7 @@
 // Batches group announcements by interned attributes, so prefixes that share attributes travel
 // in as few UPDATEs as fit (the packer encodes them).
 import type { Family, Nlri } from '../bgp/messages/types.ts';
+import { nlriFromKey } from './prefix-key.ts';
 import type { Attrs } from './types.ts';
 
 export interface OutBatch {
@@ -27,14 +28,16 @@ interface Staged {
 }
 
 export class AdjRibOut {
-  private readonly sent = new Map<string, Sent>();
+  /** What the peer has: attributes per key. The NLRI is the key's own (prefix-key.ts
+   *  nlriFromKey), so a full table costs one Map entry per prefix, no object. */
+  private readonly sent = new Map<string, Attrs>();
   private readonly staged = new Map<string, Staged>();
   private readonly sentByFamily = new Map<Family, number>();
 
   /** Record that `outKey` should now carry `attrs` (or be withdrawn: null). */
   stage(outKey: string, family: Family, nlri: Nlri, attrs: Attrs | null): void {
     const have = this.sent.get(outKey);
-    if ((attrs === null && !have) || (attrs !== null && have?.attrs === attrs)) {
+    if ((attrs === null && !have) || (attrs !== null && have === attrs)) {
       this.staged.delete(outKey); // back to what the peer has: drop anything queued
       return;
     }
@@ -47,7 +50,8 @@ export class AdjRibOut {
 
   /** What the peer was told for this key (undefined: nothing, or withdrawn). */
   current(outKey: string): Sent | undefined {
-    return this.sent.get(outKey);
+    const attrs = this.sent.get(outKey);
+    return attrs ? { nlri: nlriFromKey(outKey), attrs } : undefined;
   }
 
   count(family?: Family): number {
@@ -56,16 +60,28 @@ export class AdjRibOut {
   }
 
   *entries(family?: Family): Generator<[string, Sent & { family: Family }]> {
-    for (const [key, s] of this.sent) {
-      const f = s.nlri.family;
-      if (!family || f === family) yield [key, { ...s, family: f }];
+    for (const [key, attrs] of this.sent) {
+      const nlri = nlriFromKey(key);
+      if (!family || nlri.family === family) yield [key, { nlri, attrs, family: nlri.family }];
     }
   }
 
   /** Queue everything already sent for `family` again (route refresh, RFC 2918 §4). */
   restageAll(family: Family): void {
-    for (const [key, s] of this.sent) {
-      if (s.nlri.family === family && !this.staged.has(key)) this.staged.set(key, { nlri: s.nlri, family, attrs: s.attrs });
+    for (const [key, attrs] of this.sent) {
+      if (this.staged.has(key)) continue;
+      const nlri = nlriFromKey(key);
+      if (nlri.family === family) this.staged.set(key, { nlri, family, attrs });
+    }
+  }
+
+  /** Withdraw every key the peer has or will have (of `families`) for which `keep` says no. */
+  withdrawWhere(families: ReadonlySet<Family>, keep: (outKey: string) => boolean): void {
+    for (const [key, s] of [...this.staged]) if (s.attrs !== null && families.has(s.family) && !keep(key)) this.stage(key, s.family, s.nlri, null);
+    for (const key of [...this.sent.keys()]) {
+      if (this.staged.has(key) || keep(key)) continue;
+      const nlri = nlriFromKey(key);
+      if (families.has(nlri.family)) this.stage(key, nlri.family, nlri, null);
     }
   }
 
@@ -93,7 +109,7 @@ export class AdjRibOut {
         batch.withdrawals.push(s.nlri);
         continue;
       }
-      this.sent.set(key, { nlri: s.nlri, attrs: s.attrs });
+      this.sent.set(key, s.attrs);
       if (!had) this.bump(family, 1);
       let group = groups.get(s.attrs);
       if (!group) groups.set(s.attrs, (group = []));

@@ -262,11 +262,17 @@ function tieBreak(cand: Path[], reasons: Map<Path, string>, ctx: DecisionContext
 
 // ===== Entry points =====
 
+/** The reasons of a single-path decision: always empty, shared, never written to. */
+const NO_REASONS = new Map<Path, string>() as ReadonlyMap<Path, string> as Map<Path, string>;
+
 /**
  * The decision for one destination: best path, multipath (ECMP) set including the best, and a
  * reason for every path that is not best. The result never depends on the order of `paths`.
  */
 export function decide(paths: readonly Path[], ctx: DecisionContext): Decision {
+  // One eligible path (every prefix of a full table from one feeder, every Calico block): it is
+  // best with nothing to explain; skip the per-destination Map (docs/performance.md).
+  if (paths.length === 1 && paths[0]!.ineligible === undefined) return { best: paths[0], multipath: [paths[0]!], reasons: NO_REASONS };
   const reasons = new Map<Path, string>();
   const cand: Path[] = [];
   for (const p of paths) {

@@ -16,3 +16,17 @@ export function prefixKey(n: Nlri): string {
   if (n.pathId !== undefined) key += '#' + n.pathId.toString(36);
   return key;
 }
+
+const FAMILY_OF_TAG: Record<string, Family> = { '4': 'ipv4-unicast', '6': 'ipv6-unicast' };
+
+/** The NLRI a key was made from (address bytes masked, as in the key): prefixKey's inverse. */
+export function nlriFromKey(key: string): Nlri {
+  const family = FAMILY_OF_TAG[key[0]!] ?? 'ipv4-unicast';
+  const length = key.charCodeAt(1);
+  const octets = (length + 7) >> 3;
+  const address = new Uint8Array(octets);
+  for (let i = 0; i < octets; i++) address[i] = key.charCodeAt(2 + i);
+  // After the address: nothing, or '#' and the path id in base 36 (the address has a fixed size).
+  const rest = key.slice(2 + octets);
+  return rest.length > 1 ? { family, length, address, pathId: parseInt(rest.slice(1), 36) } : { family, length, address };
+}

@@ -88,7 +88,8 @@ interface OutState extends PeerUpInfo {
   adjOut: AdjRibOut;
   /** Outbound attributes interned per session (they differ per peer after rewrite). */
   outAttrs: AttrsTable;
-  /** Per destination: the keys (and NLRI) we want the peer to have. */
+  /** ADD-PATH families only: per destination, the keys (and NLRI) we want the peer to have.
+   *  Without ADD-PATH the key is the destination's and the Adj-RIB-Out is enough. */
   advertised: Map<string, Map<string, Nlri>>;
   /** exportAttrs results per path attribute set (prefix-independent export policies only). */
   exportMemo: WeakMap<Attrs, Map<string, Attrs | null>>;
@@ -425,16 +426,24 @@ export class Rib {
   private exportDest(state: PeerState, dest: Destination): void {
     const out = state.out!;
     if (!out.families.includes(dest.family)) return;
-    const addPath = out.addPathTx.has(dest.family);
+    if (out.addPathTx.has(dest.family)) return this.exportDestAddPath(state, dest);
+    // One path per prefix, keyed by the prefix: the Adj-RIB-Out alone knows what the peer has,
+    // and staging "nothing" where it has nothing is a no-op (no per-prefix bookkeeping here).
     const best = dest.decision.best;
-    const candidates = addPath ? dest.decision.multipath : best ? [best] : [];
+    const attrs = best ? this.exportAttrs(state, best, dest.family) : undefined;
+    out.adjOut.stage(dest.key, dest.family, dest.nlri, attrs ?? null);
+  }
+
+  /** RFC 7911: every path of the ECMP set, each under its own path id. */
+  private exportDestAddPath(state: PeerState, dest: Destination): void {
+    const out = state.out!;
     const wanted = new Map<string, Nlri>();
-    for (const path of candidates) {
+    for (const path of dest.decision.multipath) {
       const attrs = this.exportAttrs(state, path, dest.family);
       if (!attrs) continue;
-      const pathId = addPath ? localPathId(path) : undefined;
-      const key = pathId === undefined ? dest.key : `${dest.key}#${pathId}`;
-      const nlri: Nlri = pathId === undefined ? dest.nlri : { ...dest.nlri, pathId };
+      const pathId = localPathId(path);
+      const key = `${dest.key}#${pathId}`;
+      const nlri: Nlri = { ...dest.nlri, pathId };
       wanted.set(key, nlri);
       out.adjOut.stage(key, dest.family, nlri, attrs);
     }
@@ -453,6 +462,9 @@ export class Rib {
       for (const [key, nlri] of keys) out.adjOut.stage(key, nlri.family, nlri, null);
       out.advertised.delete(destKey);
     }
+    // Families without ADD-PATH: the key is the destination's.
+    const single = new Set(out.families.filter((f) => !out.addPathTx.has(f)));
+    if (single.size) out.adjOut.withdrawWhere(single, (key) => this.loc.get(key) !== undefined);
   }
 
   /**

@@ -131,6 +131,27 @@ export interface BirdSessionConfig {
   addPaths?: AddPaths;
   gracefulRestart?: boolean;
   keepNextHop?: boolean;
+  // Security and fault-test options (interop/security.test.ts, faults.test.ts, bfd.test.ts).
+  /** RFC 2385 TCP MD5 key (`password "..."`). */
+  password?: string;
+  /** RFC 5082 GTSM: `ttl security on` with the peer this many hops away (`multihop N` when > 1). */
+  ttlSecurity?: number;
+  /** `bfd on` (BIRD 2 only; the timers are the `protocol bfd` ones, see birdBfdProtocol). */
+  bfd?: boolean;
+  /** Hold time, seconds (keepalive a third of it); default the lab's 9 s. */
+  holdTime?: number;
+}
+
+/** RFC 2385 / RFC 5082 / hold-time options of one session, for BIRD 1.6 and 2 alike. */
+export function birdSecurityOptions(s: Pick<BirdSessionConfig, 'password' | 'ttlSecurity' | 'holdTime'>): string {
+  const out: string[] = [];
+  if (s.password !== undefined) out.push(`password "${s.password.replace(/["\\]/g, '\\$&')}";`);
+  if (s.ttlSecurity !== undefined && s.ttlSecurity > 0) {
+    out.push('ttl security on;');
+    if (s.ttlSecurity > 1) out.push(`multihop ${s.ttlSecurity};`);
+  }
+  if (s.holdTime !== undefined) out.push(`hold time ${s.holdTime}; keepalive time ${Math.max(1, Math.floor(s.holdTime / 3))};`);
+  return out.length === 0 ? '' : `  ${out.join(' ')}`;
 }
 
 /** BIRD's words for RFC 7911 directions (`add paths on` = both). */

@@ -14,6 +14,7 @@ import {
   birdDetailsByAddress,
   birdAddPaths,
   birdProtocolOptions,
+  birdSecurityOptions,
   parseBirdRouteDetails,
   birdc,
   birdSymbol,
@@ -26,8 +27,20 @@ import {
 
 export const BIRD2 = { daemon: '/usr/sbin/bird', client: '/usr/sbin/birdc' };
 
-export function bird2Config(routerId: string, statics: Record<Family, string[]>, sessions: BirdSessionConfig[]): string {
+/** BIRD 2's BFD timers for `bfd on` sessions (one `protocol bfd` for every interface). */
+export interface BirdBfdTimers {
+  minRxMs: number;
+  minTxMs: number;
+  multiplier: number;
+}
+
+export const DEFAULT_BIRD_BFD: BirdBfdTimers = { minRxMs: 100, minTxMs: 100, multiplier: 3 };
+
+export function bird2Config(routerId: string, statics: Record<Family, string[]>, sessions: BirdSessionConfig[], bfd: BirdBfdTimers = DEFAULT_BIRD_BFD): string {
   const out = [`router id ${routerId};`, 'log stderr all;', 'protocol device { scan time 10; }', ''];
+  if (sessions.some((s) => s.bfd === true)) {
+    out.push(`protocol bfd { interface "*" { min rx interval ${bfd.minRxMs} ms; min tx interval ${bfd.minTxMs} ms; idle tx interval 1000 ms; multiplier ${bfd.multiplier}; }; }`);
+  }
   if (sessions.some((s) => s.gracefulRestart === true)) out.push(BIRD_GR_WAIT);
   if (statics['ipv4-unicast'].length > 0) {
     out.push(`protocol static static4 { ipv4; ${statics['ipv4-unicast'].map((p) => `route ${p} blackhole;`).join(' ')} }`);
@@ -54,6 +67,8 @@ export function bird2Config(routerId: string, statics: Record<Family, string[]>,
       `  neighbor ${s.remoteAddress} as ${s.remoteAsn};${ibgp ? ' direct;' : ''}`,
       `  connect delay time 1; ${BIRD_FAST_TIMERS}`,
       birdProtocolOptions(s),
+      birdSecurityOptions(s),
+      s.bfd === true ? '  bfd on;' : '',
       ...channels,
       '}',
     );
@@ -98,6 +113,17 @@ export class Bird2Process {
     return this.proc ? stopDaemon(this.proc, signal) : null;
   }
 
+  /** The process id (for SIGSTOP/SIGCONT in fault tests); undefined when not running. */
+  get pid(): number | undefined {
+    return this.proc?.isRunning() ? this.proc.child.pid : undefined;
+  }
+
+  /** Rewrites bird.conf and applies it with `birdc configure` (BIRD restarts only what changed). */
+  async reconfigure(config: string): Promise<string> {
+    writeFileSync(this.confFile, config);
+    return birdc(BIRD2.client, this.socket, ['configure']);
+  }
+
   async protocol(protocol: string): Promise<SessionStatus> {
     return parseBirdProtocol(await birdc(BIRD2.client, this.socket, ['show', 'protocols', 'all', protocol]), protocol);
   }
@@ -138,9 +164,32 @@ export class Bird2Peer implements PeerDriver {
       addPaths: s.addPaths,
       gracefulRestart: s.gracefulRestart,
       keepNextHop: s.keepNextHop,
+      password: s.password,
+      ttlSecurity: s.ttlSecurity,
+      bfd: s.bfd,
+      holdTime: s.holdTime,
     }));
+    this.birdSessions = sessions;
     const config = bird2Config(spec.routerId, spec.prefixes, sessions);
     this.bird = new Bird2Process(`bird2-${spec.relation}`, spec.namespace, spec.workDir, config);
+  }
+
+  private readonly birdSessions: BirdSessionConfig[];
+
+  /** The running process (pid for SIGSTOP/SIGCONT). */
+  get process(): Bird2Process {
+    return this.bird;
+  }
+
+  /**
+   * Changes one session's BIRD options (a new MD5 key, ...) and applies them with `birdc
+   * configure`, as an operator would. Returns birdc's answer.
+   */
+  async reconfigure(label: string, change: Partial<Pick<BirdSessionConfig, 'password' | 'ttlSecurity' | 'bfd' | 'holdTime'>>): Promise<string> {
+    const s = this.birdSessions.find((x) => x.protocol === birdSymbol(label));
+    if (s === undefined) throw new Error(`bird2: no session ${label}`);
+    Object.assign(s, change);
+    return this.bird.reconfigure(bird2Config(this.spec.routerId, this.spec.prefixes, this.birdSessions));
   }
 
   async version(): Promise<string> {

@@ -35,6 +35,10 @@ function frrConfig(spec: PeerSpec): string {
       ` neighbor ${s.remoteAddress} timers connect 2`,
       ` neighbor ${s.remoteAddress} advertisement-interval 0`,
     );
+    // Security and fault options (security/faults tests), absent in the session lab.
+    if (s.password !== undefined) out.push(` neighbor ${s.remoteAddress} password ${s.password}`);
+    if (s.ttlSecurity !== undefined && s.ttlSecurity > 0) out.push(` neighbor ${s.remoteAddress} ttl-security hops ${s.ttlSecurity}`);
+    if (s.holdTime !== undefined) out.push(` neighbor ${s.remoteAddress} timers ${Math.max(1, Math.floor(s.holdTime / 3))} ${s.holdTime}`);
   }
   for (const [family, afi] of [['ipv4-unicast', 'ipv4'], ['ipv6-unicast', 'ipv6']] as const) {
     out.push(` address-family ${afi} unicast`);
@@ -124,6 +128,13 @@ export class FrrPeer implements PeerDriver {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.bgpd) await stopDaemon(this.bgpd, signal);
     if (this.zebra) await stopDaemon(this.zebra, signal);
+  }
+
+  /** Runs configuration commands in `router bgp ASN` through vtysh, as an operator would. */
+  async configureBgp(lines: string[]): Promise<string> {
+    const args = ['--vty_socket', this.runDir, '-d', 'bgpd', '-c', 'configure terminal', '-c', `router bgp ${this.spec.asn}`];
+    for (const l of lines) args.push('-c', l);
+    return (await run(FRR.vtysh, args, { timeoutMs: 5_000 })).stdout;
   }
 
   private async vtysh(command: string): Promise<string> {

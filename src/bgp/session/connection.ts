@@ -16,6 +16,15 @@ import { connectSecure, needsNativeSocket, type TransportSecurity } from './tran
 /** How long a closing socket may take to flush its NOTIFICATION before it is destroyed. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 1000;
 
+/**
+ * Longest run of received messages handled in one go before the event loop gets a turn. libuv
+ * hands a busy socket up to 32 reads (2 MB) per loop iteration; a full table arriving that way
+ * kept the loop busy for seconds, long enough for other peers' hold timers to expire (a 1M-prefix
+ * feed blocked it for 9 s; see bench/liveness.ts). Past this budget the socket is paused (TCP
+ * flow control pushes back on the peer) and the rest continues after timers and other I/O ran.
+ */
+export const INPUT_SLICE_MS = 20;
+
 const EVENT_OF_TIMER: Record<TimerKind, FsmEvent<Negotiated>['type']> = {
   connectRetry: 'ConnectRetryTimer_Expires',
   hold: 'HoldTimer_Expires',
@@ -61,6 +70,13 @@ export class Connection {
   private readonly host: ConnectionHost;
   private readonly log: Logger;
   private readonly closing = new Set<Promise<void>>();
+  /** Received messages not yet handed to the host (see INPUT_SLICE_MS), for `inboxSocket` only. */
+  private inbox: Uint8Array[] = [];
+  private inboxHead = 0;
+  private inboxSocket?: net.Socket;
+  /** The socket closed while messages were still queued: report it after them. */
+  private closeAfterInbox = false;
+  private drainScheduled = false;
 
   constructor(id: number, direction: Direction, fsm: SessionState<Negotiated>, host: ConnectionHost, log: Logger) {
     this.id = id;
@@ -166,10 +182,41 @@ export class Connection {
       else this.log.error({ err }, 'framing failed');
       return;
     }
-    for (const frame of frames) {
-      if (this.socket !== socket) return; // an earlier frame closed the connection
+    if (this.inboxSocket !== socket) this.clearInbox();
+    this.inboxSocket = socket;
+    for (const frame of frames) this.inbox.push(frame);
+    // A slice is already scheduled (socket paused): the new frames wait their turn.
+    if (!this.drainScheduled) this.drainInbox(socket);
+  }
+
+  /** Hands queued messages to the host for at most INPUT_SLICE_MS, then yields (socket paused). */
+  private drainInbox(socket: net.Socket): void {
+    const deadline = performance.now() + INPUT_SLICE_MS;
+    while (this.inboxHead < this.inbox.length) {
+      if (this.socket !== socket || this.inboxSocket !== socket) return this.clearInbox(); // an earlier frame closed the connection
+      const frame = this.inbox[this.inboxHead++]!;
       this.host.onFrame(this, frame);
+      if (this.inboxHead < this.inbox.length && performance.now() >= deadline) {
+        socket.pause();
+        this.drainScheduled = true;
+        setImmediate(() => {
+          this.drainScheduled = false;
+          if (this.inboxSocket === socket) this.drainInbox(socket);
+        });
+        return;
+      }
     }
+    const closeNow = this.closeAfterInbox && this.inboxSocket === socket;
+    this.clearInbox();
+    if (closeNow) this.socketOnClose(socket);
+    else if (this.socket === socket && socket.isPaused()) socket.resume();
+  }
+
+  private clearInbox(): void {
+    this.inbox = [];
+    this.inboxHead = 0;
+    this.inboxSocket = undefined;
+    this.closeAfterInbox = false;
   }
 
   private socketOnDrain(socket: net.Socket): void {
@@ -181,6 +228,11 @@ export class Connection {
 
   private socketOnClose(socket: net.Socket): void {
     if (this.socket !== socket) return; // we closed it on the FSM's orders
+    if (this.inboxSocket === socket && this.inboxHead < this.inbox.length) {
+      // Messages that arrived before the close (a NOTIFICATION, say) are handled first.
+      this.closeAfterInbox = true;
+      return;
+    }
     this.socket = undefined;
     this.connected = false;
     this.queue.clear();

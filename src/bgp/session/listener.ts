@@ -112,6 +112,9 @@ export class Listener {
     const servers = this.servers;
     this.servers = [];
     this.secure = [];
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // net.Server.close() stops listening at once (the port is free), but its callback waits until
+    // every accepted connection has ended; those belong to sessions now, and a listener reopen
+    // (first MD5 key) with an established incoming session must not wait for it to end.
+    for (const s of servers) s.close();
   }
 }

@@ -88,6 +88,7 @@ function detailLines(p: BirdProtocol): string[] {
   const b = p.bgp;
   if (b) {
     out.push(`  BGP state:          ${b.state}`, `    Neighbor address: ${b.neighborAddress}`, `    Neighbor AS:      ${b.neighborAs}`);
+    if (b.connectDelay) out.push(`    Connect delay:    ${b.connectDelay[0]}/${b.connectDelay[1]}`);
     if (b.session) {
       const x = b.session;
       out.push(

@@ -26,6 +26,8 @@ export interface BgpDetail {
   state: string;
   neighborAddress: string;
   neighborAs: number;
+  /** The connect delay timer [left, total], while it runs (BIRD shows it; Tern does not expose it). */
+  connectDelay?: [number, number];
   /** Only when Established. */
   session?: {
     neighborId: string;

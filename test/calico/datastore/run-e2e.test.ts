@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { FakeApiServer } from '../../helpers/fake-apiserver.ts';
 import { CalicoRunner, calicoNodeName } from '../../../src/calico/run.ts';
 import type { ReloadReport, PeerEntry } from '../../../src/daemon.ts';
+import { createLogger } from '../../../src/observability/log.ts';
 import { routeRows } from '../../../src/control/views.ts';
 import { FAST, V1, bgpConfig, bgpPeer, blockAffinity, ipPool, k8sNode, secret, silent, transportFor, waitFor } from './helpers.ts';
 
@@ -41,12 +42,12 @@ after(async () => {
 function runner(node: string): CalicoRunner {
   const r = new CalicoRunner({
     env: { NODENAME: node, NAMESPACE: 'kube-system' },
-    log: silent,
+    log: process.env.TERN_TEST_LOG ? createLogger({ level: process.env.TERN_TEST_LOG }) : silent,
     transport: transportFor(server),
     configFile: join(dir, `${node}.json`),
     datastore: { debounceMs: 20, ...FAST },
     adjust: (doc) => {
-      const { kernel: _kernel, ...rest } = doc; // no kernel routes from a test
+      const { kernel: _kernel, birdSockets: _b, ...rest } = doc; // no kernel routes, no /var/run sockets from a test
       return { ...rest, control: { socket: join(dir, `${node}.ctl`) } };
     },
   });
@@ -104,8 +105,8 @@ test('a new BGPPeer is added live; an unchanged mesh session is not reset', asyn
   assert.deepEqual(ra.peersRemoved, []);
   assert.deepEqual(ra.peersReset, []);
   assert.ok(a.daemon!.peers.has(ra.peersAdded[0]!));
-  // node-b's compiled config is unchanged: no snapshot-driven apply touches it... but the
-  // snapshot changed for b too (the BGPPeer exists), so it applies an empty difference.
+  // node-b sees the new BGPPeer too, but it is node-a's: b's config compiles the same, so its
+  // apply is an empty difference.
   const rb = await reportB;
   assert.deepEqual([rb.peersAdded, rb.peersRemoved, rb.peersReset, rb.peersUpdated], [[], [], [], []]);
   assert.equal([...a.daemon!.peers.values()].find((p) => p.config.address === '127.0.0.2')?.session, sessionBefore, 'same session object');
