@@ -105,7 +105,14 @@ export async function runBench(argv: string[]): Promise<ScenarioResult[]> {
       const out = await sc.run(params, ctx);
       const result: ScenarioResult = { scenario: sc.name, params, quick: args.quick, startedAt, host: host(), runs: Array.isArray(out) ? out : out.runs };
       if (!Array.isArray(out)) result.extra = out.extra;
-      writeFileSync(resultFile(result), JSON.stringify(result, null, 1) + '\n');
+      // A run of some DUTs only keeps the stored runs of the others (same scenario and sizes).
+      const file = resultFile(result);
+      if (existsSync(file)) {
+        const earlier = JSON.parse(readFileSync(file, 'utf8')) as ScenarioResult;
+        const kept = earlier.runs.filter((r) => !result.runs.some((x) => x.dut === r.dut));
+        result.runs = [...result.runs, ...kept].sort((a, b) => DUT_NAMES.indexOf(a.dut) - DUT_NAMES.indexOf(b.dut));
+      }
+      writeFileSync(file, JSON.stringify(result, null, 1) + '\n');
       results.push(result);
       printTable(result, log);
     }

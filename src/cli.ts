@@ -16,8 +16,9 @@ import { formatTable, peersTable, routesTable } from './control/table.ts';
 import type { KernelView } from './kernel-sync/view.ts';
 import type { PeerView, RouteView } from './control/views.ts';
 import { runDemo } from './demo.ts';
-// The Calico modules are imported where used: they pull in @kubernetes/client-node (~80 MiB of
-// RSS), which `tern run` never needs (docs/performance.md).
+import { calicoCommand } from './calico/cli.ts';
+// calico/run.ts is imported where used: it pulls in @kubernetes/client-node (~80 MiB of RSS),
+// which `tern run` never needs (docs/performance.md).
 
 export const DEFAULT_SOCKET = '/run/tern/tern.ctl';
 
@@ -81,7 +82,6 @@ export function parseArgs(argv: string[]): ParsedArgs {
 export async function main(argv: string[]): Promise<number> {
   // `calico render` parses its own arguments (--env repeats); see src/calico/cli.ts.
   if (argv[0] === 'calico' && argv[1] === 'render' && !argv.includes('--help')) {
-    const { calicoCommand } = await import('./calico/cli.ts');
     return calicoCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
   }
   try {

@@ -16,6 +16,7 @@ import { resolvePolicy } from './policy/compile.ts';
 import { Speaker } from './speaker.ts';
 import { KernelSync } from './kernel-sync/kernel-sync.ts';
 import './kernel-sync/metrics.ts';
+import './kernel-sync/explain.ts';
 import './observability/tcp-security-metrics.ts';
 import { ControlServer } from './control/server.ts';
 import { startBirdSockets, type BirdSockets } from './calico/birdctl/index.ts';
@@ -267,6 +268,7 @@ export class Daemon {
     report.needsRestart = restartOnly;
     // Keep what cannot change live: identity, listeners and the control socket.
     const applied: TernConfig = { ...next, routerId: this.config.routerId, routerIdNum: this.config.routerIdNum, asn: this.config.asn, listen: this.config.listen, control: this.config.control, routeReflector: this.config.routeReflector, metrics: this.config.metrics };
+    const kernelExportBefore = this.config.kernel?.export;
     this.config = applied;
     for (const peer of diff.peersRemoved) {
       await this.removePeer(peer.name, CeaseSubcode.PeerDeconfigured, 'peer removed from the configuration');
@@ -294,6 +296,12 @@ export class Daemon {
       report.peersAdded.push(peer.name);
     }
     await this.syncListenerKeys(diff);
+    // The kernel export policy is re-applied to every route when it (or the policy it names)
+    // changed: in Calico mode a pool's encapsulation or programClusterRoutes lives there.
+    const kernelExport = applied.kernel?.export;
+    if (this.kernel && kernelExport && (JSON.stringify(kernelExport) !== JSON.stringify(kernelExportBefore) || (kernelExport.kind === 'named' && diff.policiesChanged.includes(kernelExport.name)))) {
+      this.kernel.setExportPolicy(resolvePolicy(kernelExport, applied.policies, 'kernel', 'export'));
+    }
     if (diff.originateAdded.length || diff.originateRemoved.length) {
       this.rib.setLocalRoutes('originated', originatedRoutes(applied), Date.now());
       report.originateChanged = true;

@@ -126,6 +126,15 @@ export class KernelSync {
     this.channel?.close();
   }
 
+  /** A new export policy (live reload): every destination is planned again under it. */
+  setExportPolicy(policy: CompiledPolicy): void {
+    this.opts.exportPolicy = policy;
+    if (!this.opts.program) return;
+    for (const dest of this.rib.loc.values()) this.dirty.add(dest.key);
+    for (const key of this.programmed.keys()) this.dirty.add(key);
+    this.scheduleFlush();
+  }
+
   // ===== Learning =====
   private async fullDump(): Promise<void> {
     const channel = this.channel!;

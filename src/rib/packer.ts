@@ -6,13 +6,18 @@ import type { CodecContext, Nlri, PathAttribute } from '../bgp/messages/types.ts
 import { attributesForAnnounce } from '../bgp/messages/route-view.ts';
 import { buildUpdates } from '../bgp/messages/update.ts';
 import type { OutBatch } from './adj-rib-out.ts';
+import type { EncodeCache } from './export-class.ts';
 
-export function encodeBatch(batch: OutBatch, ctx: CodecContext): Uint8Array[] {
+export function encodeBatch(batch: OutBatch, ctx: CodecContext, cache?: EncodeCache): Uint8Array[] {
   const frames: Uint8Array[] = [];
-  if (batch.withdrawals.length) frames.push(...buildUpdates({ withdrawn: batch.withdrawals, attributes: [], nlri: [] }, ctx));
+  const { family } = batch;
+  const withdraw = (): Uint8Array[] => buildUpdates({ withdrawn: batch.withdrawals, attributes: [], nlri: [] }, ctx);
+  if (batch.withdrawals.length) frames.push(...(cache ? cache.frames(null, family, batch.withdrawals, ctx, withdraw) : withdraw()));
   for (const { attrs, nlri } of batch.announcements) {
-    const attributes = attributesForAnnounce(attrs, batch.family, nlri, ctx);
-    frames.push(...announceOrWithdraw(attributes, nlri, ctx));
+    // Peers of one export class stage the same attribute objects and NLRI objects: the frames
+    // of the first peer are the frames of the others (encoded once per update group).
+    const announce = (): Uint8Array[] => announceOrWithdraw(attributesForAnnounce(attrs, family, nlri, ctx), nlri, ctx);
+    frames.push(...(cache ? cache.frames(attrs, family, nlri, ctx, announce) : announce()));
   }
   return frames;
 }

@@ -15,6 +15,7 @@ import type { CompiledPolicy } from '../policy/types.ts';
 import { importRejectReason, mayExport, rewriteForExport, type ReflectorConfig } from '../reflector/index.ts';
 import { AdjRibOut, type OutBatch } from './adj-rib-out.ts';
 import { AttrsTable } from './attrs.ts';
+import { classKey, ExportClass, type EncodeCache, type ExportMemoEntry } from './export-class.ts';
 import { LocRib } from './loc-rib.ts';
 import { prefixKey } from './prefix-key.ts';
 import type { Attrs, Destination, Path, PeerRef, RouteSource } from './types.ts';
@@ -86,14 +87,17 @@ export interface LocalRoute {
 
 interface OutState extends PeerUpInfo {
   adjOut: AdjRibOut;
-  /** Outbound attributes interned per session (they differ per peer after rewrite). */
-  outAttrs: AttrsTable;
+  /** Peers with the same export inputs share export answers, outbound attribute sets and
+   *  encoded UPDATEs (export-class.ts). */
+  cls: ExportClass;
   /** ADD-PATH families only: per destination, the keys (and NLRI) we want the peer to have.
    *  Without ADD-PATH the key is the destination's and the Adj-RIB-Out is enough. */
   advertised: Map<string, Map<string, Nlri>>;
-  /** exportAttrs results per path attribute set (prefix-independent export policies only). */
-  exportMemo: WeakMap<Attrs, Map<string, Attrs | null>>;
 }
+
+/** Sources sharing one attribute set that the memo remembers (more: computed every time). */
+const MAX_MEMO_ENTRIES = 8;
+const NO_NEXT_HOP = 'no usable next hop';
 
 interface PeerState {
   cfg: RibPeerConfig;
@@ -117,6 +121,8 @@ export class Rib {
    *  best path or ECMP set changed (including destinations that lost their last path). */
   readonly destinationListeners: ((dest: Destination) => void)[] = [];
   private readonly peers = new Map<number, PeerState>();
+  /** Export classes (update groups) by key: see export-class.ts. */
+  private readonly classes = new Map<string, ExportClass>();
   private readonly local = new Map<string, Path>();
   private reflector: ReflectorConfig;
 
@@ -130,7 +136,7 @@ export class Rib {
     const state = this.peers.get(cfg.ref.id);
     if (state) {
       state.cfg = cfg;
-      if (state.out) state.out.exportMemo = new WeakMap(); // the export answer may have changed
+      if (state.out) state.out.cls = this.switchClass(state.out.cls, state.cfg, state.out); // the export answer may have changed
     }
     else this.peers.set(cfg.ref.id, { cfg, adjIn: new Map(), accepted: 0 });
   }
@@ -373,14 +379,47 @@ export class Rib {
   peerUp(peerId: number, info: PeerUpInfo): void {
     const state = this.peers.get(peerId);
     if (!state) return;
-    state.out = { ...info, adjOut: new AdjRibOut(), outAttrs: new AttrsTable(), advertised: new Map(), exportMemo: new WeakMap() };
+    if (state.out) this.leaveClass(state.out.cls);
+    state.out = { ...info, adjOut: new AdjRibOut(), advertised: new Map(), cls: this.joinClass(state.cfg, info) };
     for (const dest of this.loc.values()) this.exportDest(state, dest);
     this.onOutput(peerId);
   }
 
   peerDown(peerId: number): void {
     const state = this.peers.get(peerId);
+    if (state?.out) this.leaveClass(state.out.cls);
     if (state) state.out = undefined;
+  }
+
+  /** The shared UPDATE encodings of the peer's export class (for the speaker's packer). */
+  encodeCache(peerId: number): EncodeCache | undefined {
+    return this.peers.get(peerId)?.out?.cls.encoded;
+  }
+
+  /** How many export classes (update groups) there are now, and their sizes (tests, `show status`). */
+  exportClassSizes(): number[] {
+    return [...this.classes.values()].map((c) => c.members);
+  }
+
+  private joinClass(cfg: RibPeerConfig, info: PeerUpInfo): ExportClass {
+    const key = classKey({ ref: cfg.ref, exportPolicy: cfg.exportPolicy, nextHopMode: cfg.nextHopMode, families: info.families, addPathTx: info.addPathTx, self: info.self, extendedNextHopIpv4: info.extendedNextHopIpv4 });
+    let cls = this.classes.get(key);
+    if (!cls) this.classes.set(key, (cls = new ExportClass(key)));
+    cls.members++;
+    return cls;
+  }
+
+  private leaveClass(cls: ExportClass): void {
+    if (--cls.members <= 0 && this.classes.get(cls.key) === cls) this.classes.delete(cls.key);
+  }
+
+  private switchClass(old: ExportClass, cfg: RibPeerConfig, info: PeerUpInfo): ExportClass {
+    this.leaveClass(old);
+    const cls = this.joinClass(cfg, info);
+    // Same inputs as before as far as the key can tell, but the caller says something changed:
+    // forget the remembered answers (a reloaded policy keeps its name, not its object).
+    if (cls === old) cls.memo = new WeakMap();
+    return cls;
   }
 
   /** Export policy or next-hop settings changed: recompute what the peer should have. */
@@ -475,20 +514,38 @@ export class Rib {
    */
   exportAttrs(state: PeerState, path: Path, family: Family): Attrs | undefined {
     const out = state.out!;
-    const memoKey = state.cfg.exportPolicy.prefixIndependent ? `${path.source}|${path.peer?.id ?? ''}|${path.peer?.routerId ?? ''}|${family}` : undefined;
-    if (memoKey !== undefined) {
-      const hit = out.exportMemo.get(path.attrs)?.get(memoKey);
-      if (hit !== undefined) return hit ?? undefined;
+    const cls = out.cls;
+    const to = state.cfg.ref;
+    // Answers that name this peer itself (split horizon, RFC 4456 §8 ORIGINATOR_ID) are never
+    // shared with the class: computed here, not remembered.
+    const personal = (path.peer !== undefined && path.peer.id === to.id) || (path.attrs.originatorId !== undefined && to.routerId !== 0 && path.attrs.originatorId === to.routerId);
+    const memo = state.cfg.exportPolicy.prefixIndependent && !personal;
+    // The memo is a short list per attribute set (usually one entry: one source), compared
+    // field by field: no key string per route and peer (docs/performance.md).
+    const routerId = path.peer?.routerId ?? 0;
+    const entries = memo ? cls.memo.get(path.attrs) : undefined;
+    if (entries) {
+      for (const e of entries) {
+        if (e.source !== path.source || e.peer !== path.peer || e.routerId !== routerId || e.family !== family) continue;
+        // RFC 4271 §5.1.3: a NEXT_HOP that is this peer's own address is not sent to it.
+        if (e.result?.nextHop && sameBytes(e.result.nextHop, to.address)) break;
+        return e.result ?? undefined;
+      }
     }
-    const rewritten = this.exportVerdict(state, path, family, out).attrs;
-    const result = rewritten ? out.outAttrs.intern(rewritten) : undefined;
-    if (memoKey !== undefined) {
-      let byKey = out.exportMemo.get(path.attrs);
-      if (!byKey) out.exportMemo.set(path.attrs, (byKey = new Map()));
-      byKey.set(memoKey, result ?? null);
+    const verdict = this.exportVerdict(state, path, family, out);
+    const result = verdict.attrs ? cls.outAttrs.intern(verdict.attrs) : undefined;
+    // A refusal for want of a next hop may be this peer's own address (RFC 4271 §5.1.3): not
+    // remembered for the class either.
+    const nextHopRefused = !verdict.attrs && (verdict.reason ?? '').startsWith(NO_NEXT_HOP);
+    if (memo && !nextHopRefused) {
+      const entry: ExportMemoEntry = { source: path.source, peer: path.peer, routerId, family, result: result ?? null };
+      const list = cls.memo.get(path.attrs);
+      if (!list) cls.memo.set(path.attrs, [entry]);
+      else if (list.length < MAX_MEMO_ENTRIES && !list.some((e) => e.source === entry.source && e.peer === entry.peer && e.routerId === routerId && e.family === family)) list.push(entry);
     }
     return result;
   }
+
 
   /**
    * mayExport, export policy, then the attribute rewrite: the one code path for exportAttrs and
@@ -514,7 +571,7 @@ export class Rib {
       prepend: verdict.prepend,
       extendedNextHopIpv4: out.extendedNextHopIpv4,
     });
-    if (!rewritten) return { sent: false, reason: `no usable next hop for ${family} towards ${ref.name} (RFC 4271 §5.1.3)`, decidedBy };
+    if (!rewritten) return { sent: false, reason: `${NO_NEXT_HOP} for ${family} towards ${ref.name} (RFC 4271 §5.1.3)`, decidedBy };
     return { sent: true, attrs: rewritten, decidedBy };
   }
 
@@ -614,4 +671,10 @@ function sameLocal(path: Path, r: LocalRoute): boolean {
   const b = r.nextHop;
   const sameNextHop = a === b || (!!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]));
   return sameNextHop && path.interface === r.interface && (path.blackhole ?? false) === (r.blackhole ?? false);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

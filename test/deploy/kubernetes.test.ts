@@ -106,7 +106,7 @@ test('route-reflector.yaml: probes use /healthz and /readyz on the metrics port;
 
   // The same config (no BGP listener, a private control socket) behind the real HTTP endpoint.
   const dir = mkdtempSync(join(tmpdir(), 'tern-k8s-'));
-  const daemon = new Daemon({ ...config, listen: { ...config.listen, addresses: [], port: 0 }, control: { socket: join(dir, 'tern.ctl') } }, createLogger({ level: 'silent' }));
+  const daemon = new Daemon({ ...config, listen: { ...config.listen, addresses: [], port: 0, enabled: false }, control: { socket: join(dir, 'tern.ctl') } }, createLogger({ level: 'silent' }));
   const server = await ObservabilityServer.start(daemon, { listen: '127.0.0.1:0' });
   try {
     server.setServing(true);

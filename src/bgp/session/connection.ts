@@ -289,6 +289,20 @@ export class Connection {
   }
 
   // ===== Sending =====
+  /**
+   * Run `fn` (which enqueues several messages) with the socket corked: the writes leave as one
+   * writev when it ends, not one system call and write request per UPDATE (docs/performance.md).
+   */
+  corked(fn: () => void): void {
+    const socket = this.socket;
+    socket?.cork();
+    try {
+      fn();
+    } finally {
+      socket?.uncork();
+    }
+  }
+
   enqueue(kind: SendClass, frame: Uint8Array): void {
     if (!this.socket || !this.connected) return;
     this.queue.push(kind, frame);

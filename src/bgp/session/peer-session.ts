@@ -317,10 +317,12 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   send(frames: Uint8Array[]): boolean {
     const conn = this.established();
     if (!conn) return false;
-    for (const frame of frames) {
-      this.countOut(frame[18] === MessageType.RouteRefresh ? 'ROUTE-REFRESH' : 'UPDATE');
-      conn.enqueue(frame[18] === MessageType.RouteRefresh ? 'route-refresh' : 'update', frame);
-    }
+    conn.corked(() => {
+      for (const frame of frames) {
+        this.countOut(frame[18] === MessageType.RouteRefresh ? 'ROUTE-REFRESH' : 'UPDATE');
+        conn.enqueue(frame[18] === MessageType.RouteRefresh ? 'route-refresh' : 'update', frame);
+      }
+    });
     return true;
   }
 

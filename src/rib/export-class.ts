@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// Export classes, the shared half of update groups (FRR update-groups, rustbgpd): established
+// peers whose export answer can differ only by who they are — same export policy, next-hop
+// mode, peer type, route-reflector-client flag, families, ADD-PATH, local addresses and codec
+// parameters — share one memo of export answers, one table of outbound attribute sets and one
+// cache of encoded UPDATEs. A route's export policy and rewrite then run once per class, and
+// an UPDATE is encoded once per class, not once per peer.
+// What stays per peer (rib.ts): the Adj-RIB-Out (what each peer has), and the checks that name
+// the peer itself — split horizon, ORIGINATOR_ID = its router id (RFC 4456 §8), and a NEXT_HOP
+// that is its own address (RFC 4271 §5.1.3) — which bypass the shared memo.
+import type { CodecContext, Family, Nlri } from '../bgp/messages/types.ts';
+import type { CompiledPolicy } from '../policy/types.ts';
+import { AttrsTable } from './attrs.ts';
+import type { Attrs, PeerRef, RouteSource } from './types.ts';
+
+/** One remembered export answer: what `attrs` from this source become for the class. */
+export interface ExportMemoEntry {
+  source: RouteSource;
+  peer: PeerRef | undefined;
+  routerId: number;
+  family: Family;
+  result: Attrs | null;
+}
+
+/** Encoded UPDATEs for one attribute set (or the withdrawals: attrs null) and one NLRI list. */
+interface Encoded {
+  nlri: Nlri[];
+  as4: boolean;
+  maxMessageSize: number;
+  addPath: boolean;
+  extendedNextHopIpv4: boolean;
+  frames: Uint8Array[];
+}
+
+/** Most encodings kept per class; the cache is emptied when full (it only saves work). */
+const MAX_ENCODED = 8192;
+
+export class EncodeCache {
+  private readonly byAttrs = new Map<Attrs | null, Encoded>();
+
+  /** The frames for `nlri` under `attrs` (null: withdrawals), encoded by `encode` on a miss. */
+  frames(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext, encode: () => Uint8Array[]): Uint8Array[] {
+    const addPath = ctx.addPathSend.has(family);
+    const hit = this.byAttrs.get(attrs);
+    if (hit && hit.as4 === ctx.as4 && hit.maxMessageSize === ctx.maxMessageSize && hit.addPath === addPath && hit.extendedNextHopIpv4 === ctx.extendedNextHopIpv4 && sameList(hit.nlri, nlri)) return hit.frames;
+    const frames = encode();
+    if (this.byAttrs.size >= MAX_ENCODED) this.byAttrs.clear();
+    this.byAttrs.set(attrs, { nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath, extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames });
+    return frames;
+  }
+}
+
+/** The same NLRI objects in the same order (peers of a class stage the Loc-RIB's own objects). */
+function sameList(a: Nlri[], b: Nlri[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class ExportClass {
+  readonly key: string;
+  readonly outAttrs = new AttrsTable();
+  memo = new WeakMap<Attrs, ExportMemoEntry[]>();
+  readonly encoded = new EncodeCache();
+  members = 0;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+}
+
+const policyIds = new WeakMap<CompiledPolicy, number>();
+let nextPolicyId = 1;
+
+function policyId(p: CompiledPolicy): number {
+  let id = policyIds.get(p);
+  if (id === undefined) policyIds.set(p, (id = nextPolicyId++));
+  return id;
+}
+
+function hex(b: Uint8Array | undefined): string {
+  return b ? Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('') : '-';
+}
+
+export interface ClassInputs {
+  ref: PeerRef;
+  exportPolicy: CompiledPolicy;
+  nextHopMode: string;
+  families: readonly Family[];
+  addPathTx: ReadonlySet<Family>;
+  self: { ipv4?: Uint8Array; ipv6?: Uint8Array; ipv6LinkLocal?: Uint8Array };
+  extendedNextHopIpv4?: boolean;
+}
+
+/**
+ * Everything an export answer depends on besides the peer's identity (rules.ts mayExport uses
+ * the peer's type and client flag; policies can match the peer type; rewrite.ts uses the type,
+ * the next-hop mode and our addresses). A policy not marked prefix-independent gets no memo,
+ * but still shares encodings.
+ */
+export function classKey(c: ClassInputs): string {
+  return [
+    policyId(c.exportPolicy),
+    c.nextHopMode,
+    c.ref.type,
+    c.ref.rrClient ? 'client' : 'nonclient',
+    [...c.families].sort().join(','),
+    [...c.addPathTx].sort().join(','),
+    hex(c.self.ipv4),
+    hex(c.self.ipv6),
+    hex(c.self.ipv6LinkLocal),
+    c.extendedNextHopIpv4 ? 'enh' : '',
+  ].join('|');
+}
