@@ -125,12 +125,8 @@ function applyOperations(term: Term, ops: Spec[], localAsn: number, where: strin
       (v.split(':').length === 3 ? large : communities).push(v);
     } else if (prepend) {
       const asns = Array.isArray(prepend.prefix) ? prepend.prefix.map(Number) : [];
-      if (asns.some((a) => a !== localAsn)) {
-        // Kept as an accept without the prepend: closer to the intent than dropping the rule.
-        warnings.push(`${where}: prepending AS ${asns.join(' ')} is not expressible (Tern's prepend repeats the local AS ${localAsn}); the rule accepts without prepending`);
-        continue;
-      }
-      term.prepend = ((term.prepend as number | undefined) ?? 0) + asns.length;
+      // BIRD's `bgp_path.prepend(...)` in the filter: exactly Tern's prependAsPath.
+      if (asns.length) term.prependAsPath = [...asns, ...((term.prependAsPath as number[] | undefined) ?? [])];
     } else if (setPriority) {
       term.localPref = BIRD_INT_MAX - Number(setPriority.value);
     }

@@ -15,6 +15,7 @@ const MODIFICATION_KEYS: readonly (keyof PolicyTerm)[] = [
   'localPref',
   'med',
   'prepend',
+  'prependAsPath',
   'nextHop',
   'metric',
   'tunnel',

@@ -110,6 +110,11 @@ export const TERM_FIELDS: readonly FieldSpec[] = [
   { key: 'med', type: u32, description: 'Set MULTI_EXIT_DISC.' },
   { key: 'prepend', type: { kind: 'integer', min: 1, max: 10 }, description: 'Prepend the local AS this many more times (export).' },
   {
+    key: 'prependAsPath',
+    type: { kind: 'list', of: asn, minItems: 1, single: true },
+    description: 'Prepend these ASNs so the AS path starts with them, in the order given (BIRD\'s `bgp_path.prepend`, Calico\'s `prependASPath`). Applies in both directions and to iBGP as written; to eBGP our own AS is then prepended in front as usual.',
+  },
+  {
     key: 'nextHop',
     type: { kind: 'address', keywords: ['self', 'keep'] },
     description: '`self` (our address on the session), `keep` (unchanged), or an address.',

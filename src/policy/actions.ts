@@ -39,6 +39,7 @@ export function compileModifications(t: PolicyTerm): Modification[] {
     const n = t.prepend;
     out.push((s) => void (s.prepend += n));
   }
+  if (t.prependAsPath !== undefined) out.push(prependAsPath(t.prependAsPath));
   if (t.nextHop !== undefined) out.push(setNextHop(t.nextHop));
   if (t.metric !== undefined) {
     const v = t.metric;
@@ -94,5 +95,26 @@ function setNextHop(text: string): Modification {
   return (s) => {
     s.nextHop = bytes.slice();
     writable(s).nextHop = bytes.slice();
+  };
+}
+
+const MAX_SEGMENT_ASNS = 255; // RFC 4271 §4.3: the segment length is one octet
+const AS_SEQUENCE = 2;
+
+/**
+ * The path afterwards starts with `asns` in the order given, as BIRD's `bgp_path.prepend` called
+ * for each from the last to the first: into the leading AS_SEQUENCE while it has room (RFC 4271
+ * §5.1.2: a new segment past 255), or a new AS_SEQUENCE in front of an AS_SET or an empty path.
+ */
+function prependAsPath(asns: readonly number[]): Modification {
+  return (s) => {
+    const a = writable(s);
+    const path = a.asPath.map((seg) => ({ type: seg.type, asns: [...seg.asns] }));
+    for (let i = asns.length - 1; i >= 0; i--) {
+      const first = path[0];
+      if (first && first.type === AS_SEQUENCE && first.asns.length < MAX_SEGMENT_ASNS) first.asns.unshift(asns[i]!);
+      else path.unshift({ type: AS_SEQUENCE, asns: [asns[i]!] });
+    }
+    a.asPath = path;
   };
 }

@@ -31,6 +31,8 @@ export interface PolicyTerm {
   med?: number;
   /** Extra copies of the local AS to prepend on export, 1..10. */
   prepend?: number;
+  /** ASNs the AS path must start with afterwards, in this order (BIRD's bgp_path.prepend). */
+  prependAsPath?: number[];
   /** Kernel export: the metric to install the route with. */
   metric?: number;
   /** Kernel export: tunnel choice for this route, overriding kernel.tunnel.mode. */

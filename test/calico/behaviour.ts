@@ -200,7 +200,9 @@ function compareOne(
   const tl = sortJoin(t.attrs.largeCommunities.map((l) => l.join(',')));
   if (bl !== tl) report(`${what}: large communities BIRD [${bl}] Tern [${tl}]`);
   if ((isExport || b.route.localPref !== before.localPref) && b.route.localPref !== t.attrs.localPref) report(`${what}: LOCAL_PREF BIRD ${b.route.localPref} Tern ${t.attrs.localPref}`);
-  const prepends = b.route.path.length - before.path.length;
-  if (prepends !== t.prepend) report(`${what}: prepends BIRD ${prepends} Tern ${t.prepend}`);
+  // BIRD's filter prepends land in bgp_path; Tern's prependAsPath lands in the attributes and
+  // its `prepend` count (extra own-AS copies towards eBGP) in the verdict.
+  const ternPath = [...new Array<number>(t.prepend).fill(ctx.localAsn), ...t.attrs.asPath.flatMap((seg) => seg.asns)];
+  if (b.route.path.join(' ') !== ternPath.join(' ')) report(`${what}: AS path BIRD [${b.route.path.join(' ')}] Tern [${ternPath.join(' ')}]`);
 }
 

@@ -86,16 +86,7 @@ function goldenDirs(root = `${GOLDENS}/compiled_templates`, rel = ''): string[] 
  * must match the pattern (anything else fails the test). Listed in the summary and in
  * docs/calico-render.md.
  */
-const KNOWN_GAPS: Record<string, { why: string; only: RegExp }> = {
-  'bgpfilter/as_path_and_priority': {
-    why: 'BGPFilter prependASPath with ASes other than our own (65000 65001): Tern\'s `prepend` only repeats the local AS, so the rule accepts without prepending',
-    only: /: prepends BIRD 2 Tern 0$/,
-  },
-  'bgpfilter/kubevirt_live_migration': {
-    why: 'same: BGPFilter prependASPath 65000 towards the eBGP peer 65000',
-    only: /: prepends BIRD 1 Tern 0$/,
-  },
-};
+const KNOWN_GAPS: Record<string, { why: string; only: RegExp }> = {};
 
 const results: { golden: string; problems: string[] }[] = [];
 

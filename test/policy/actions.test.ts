@@ -141,3 +141,12 @@ test('compilePolicy works on a spec written by hand, too', () => {
   assert.deepEqual([v.accept, v.attrs.med, v.decidedBy], [true, 10, 'hand term 0: accept']);
   assert.equal(p.evaluate(route('192.0.2.128/25'), EXPORT_TO_IBGP).accept, false);
 });
+
+test('prependAsPath: the path starts with the listed ASNs, in order, as BIRD\'s bgp_path.prepend', () => {
+  const p = policy('[{prependAsPath: [65000, 65001], action: accept}]');
+  const v = p.evaluate(route('10.0.0.0/8', { asPath: [seq(65100, 65200)] }), EXPORT_TO_EBGP);
+  assert.deepEqual(v.attrs.asPath, [seq(65000, 65001, 65100, 65200)]);
+  assert.equal(v.prepend, 0, 'not the own-AS count');
+  const empty = p.evaluate(route('10.0.0.0/8'), EXPORT_TO_EBGP);
+  assert.deepEqual(empty.attrs.asPath, [seq(65000, 65001)]);
+});

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// Export classes (update groups, src/rib/export-class.ts): peers with the same export inputs
+// share export answers and encoded UPDATEs, while what names one peer itself — split horizon,
+// RFC 4456 §8 ORIGINATOR_ID, RFC 4271 §5.1.3 next hop = the peer's address — stays per peer
+// whatever order the peers are served in.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rib, type RibPeerConfig } from '../../src/rib/rib.ts';
+import { encodeBatch } from '../../src/rib/packer.ts';
+import { ACCEPT_ALL, compilePolicy } from '../../src/policy/compile.ts';
+import { decodeUpdate, encodeUpdate } from '../../src/bgp/messages/update.ts';
+import { parsePrefix, prefixToString } from '../../src/bgp/messages/nlri.ts';
+import { attributesForAnnounce, type RouteAttributes } from '../../src/bgp/messages/route-view.ts';
+import type { CodecContext, DecodedUpdate, Family } from '../../src/bgp/messages/types.ts';
+import type { PeerRef } from '../../src/rib/types.ts';
+import { ipv4ToBytes, dottedToU32 } from '../../src/util/ip.ts';
+
+const ASN = 64512;
+const ROUTER_ID = dottedToU32('10.0.0.1')!;
+const SELF = { ipv4: ipv4ToBytes('10.0.0.1') };
+const CTX: CodecContext = {
+  as4: true,
+  maxMessageSize: 4096,
+  addPathReceive: new Set<Family>(),
+  addPathSend: new Set<Family>(),
+  extendedNextHopIpv4: false,
+  peerType: 'ibgp',
+  families: new Set<Family>(['ipv4-unicast']),
+};
+
+function client(i: number): PeerRef {
+  const address = `10.0.1.${i}`;
+  return { id: i, name: `c${i}`, asn: ASN, type: 'ibgp', address: ipv4ToBytes(address)!, addressText: address, rrClient: true, routerId: dottedToU32(address)! };
+}
+
+function attrs(nextHop: string, over: Partial<RouteAttributes> = {}): RouteAttributes {
+  return { origin: 0, asPath: [], nextHop: ipv4ToBytes(nextHop), localPref: 100, atomicAggregate: false, communities: [], largeCommunities: [], extendedCommunities: [], clusterList: [], unknown: [], ...over };
+}
+
+function update(prefixes: string[], a: RouteAttributes): DecodedUpdate {
+  const nlri = prefixes.map((p) => parsePrefix(p)!);
+  return decodeUpdate(encodeUpdate({ type: 'update', withdrawn: [], attributes: attributesForAnnounce(a, 'ipv4-unicast', nlri, CTX), nlri }, CTX).subarray(19), CTX);
+}
+
+function lab(n: number, over: (ref: PeerRef) => Partial<RibPeerConfig> = () => ({})): { rib: Rib; peers: PeerRef[] } {
+  const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
+  const peers = Array.from({ length: n }, (_, i) => client(i + 2));
+  for (const ref of peers) rib.setPeer({ ref, importPolicy: ACCEPT_ALL, exportPolicy: ACCEPT_ALL, nextHopMode: 'auto', allowOwnAs: 0, ...over(ref) });
+  for (const ref of peers) rib.peerUp(ref.id, { families: ['ipv4-unicast'], addPathTx: new Set(), self: SELF });
+  return { rib, peers };
+}
+
+/** The frames the speaker would send to `ref` now (through the class's shared encodings). */
+function frames(rib: Rib, ref: PeerRef): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let b = rib.takeOutput(ref.id, 10_000); b; b = rib.takeOutput(ref.id, 10_000)) out.push(...encodeBatch(b, CTX, rib.encodeCache(ref.id)));
+  return out;
+}
+
+function prefixes(fs: Uint8Array[]): string[] {
+  return fs.flatMap((f) => decodeUpdate(f.subarray(19), CTX).message.nlri.map(prefixToString)).sort();
+}
+
+describe('export classes (update groups)', () => {
+  it('identically configured clients form one class and get the very same encoded UPDATE', () => {
+    const { rib, peers } = lab(4);
+    assert.deepEqual(rib.exportClassSizes(), [4]);
+    const [a, b, c, d] = peers as [PeerRef, PeerRef, PeerRef, PeerRef];
+    rib.applyUpdate(a.id, update(['10.128.0.0/26'], attrs('10.0.1.2')), CTX, 0);
+    const toB = frames(rib, b);
+    const toC = frames(rib, c);
+    const toD = frames(rib, d);
+    assert.equal(toB.length, 1);
+    assert.equal(toC[0], toB[0], 'encoded once for the class: the same bytes object');
+    assert.equal(toD[0], toB[0]);
+    assert.deepEqual(prefixes(toB), ['10.128.0.0/26']);
+    assert.deepEqual(frames(rib, a), [], 'split horizon: not back to the client it came from');
+  });
+
+  it('a next hop that is a member\'s own address is kept from that member only, in either order (RFC 4271 §5.1.3)', () => {
+    for (const order of ['target last', 'target first'] as const) {
+      const { rib, peers } = lab(3);
+      const [a, b, c] = peers as [PeerRef, PeerRef, PeerRef];
+      // From a, with c's address as next hop (third-party next hop, kept on iBGP).
+      rib.applyUpdate(a.id, update(['10.128.0.64/26'], attrs('10.0.1.4')), CTX, 0);
+      const serve = order === 'target last' ? [b, c] : [c, b];
+      const got = new Map(serve.map((p) => [p.id, prefixes(frames(rib, p))]));
+      assert.deepEqual(got.get(b.id), ['10.128.0.64/26'], order);
+      assert.deepEqual(got.get(c.id), [], `${order}: never to the peer its next hop names`);
+    }
+  });
+
+  it('a route whose ORIGINATOR_ID is a member\'s router id is kept from that member only (RFC 4456 §8)', () => {
+    const { rib, peers } = lab(3);
+    const [a, b, c] = peers as [PeerRef, PeerRef, PeerRef];
+    rib.applyUpdate(a.id, update(['10.128.0.128/26'], attrs('10.0.1.2', { originatorId: c.routerId, clusterList: [dottedToU32('10.9.9.9')!] })), CTX, 0);
+    assert.deepEqual(prefixes(frames(rib, b)), ['10.128.0.128/26']);
+    assert.deepEqual(prefixes(frames(rib, c)), []);
+    const { rib: rib2, peers: p2 } = lab(3);
+    rib2.applyUpdate(p2[0]!.id, update(['10.128.0.128/26'], attrs('10.0.1.2', { originatorId: p2[2]!.routerId, clusterList: [dottedToU32('10.9.9.9')!] })), CTX, 0);
+    assert.deepEqual(prefixes(frames(rib2, p2[2]!)), [], 'served first, still excluded');
+    assert.deepEqual(prefixes(frames(rib2, p2[1]!)), ['10.128.0.128/26'], 'and the others still get it');
+  });
+
+  it('peers with another export policy or next-hop mode are in other classes', () => {
+    const reject24 = compilePolicy('no-24', [{ match: { prefixLength: [{ min: 24, max: 24 }] }, action: 'reject' }, { action: 'accept' }] as never);
+    const { rib, peers } = lab(4, (ref) => (ref.id === 4 ? { exportPolicy: reject24 } : ref.id === 5 ? { nextHopMode: 'self' } : {}));
+    assert.deepEqual(rib.exportClassSizes().sort(), [1, 1, 2]);
+    const [a, b, c, d] = peers as [PeerRef, PeerRef, PeerRef, PeerRef];
+    rib.applyUpdate(a.id, update(['10.1.0.0/24', '10.2.0.0/25'], attrs('10.0.1.2')), CTX, 0);
+    const toB = frames(rib, b);
+    assert.deepEqual(prefixes(toB), ['10.1.0.0/24', '10.2.0.0/25']);
+    assert.deepEqual(prefixes(frames(rib, c)), ['10.2.0.0/25'], 'its own policy applies');
+    const toD = frames(rib, d);
+    const hop = decodeUpdate(toD[0]!.subarray(19), CTX).message.attributes.find((x) => x.kind === 'next-hop');
+    assert.deepEqual(hop?.kind === 'next-hop' ? hop.nextHop : undefined, SELF.ipv4, 'next hop self');
+    assert.notEqual(toD[0], toB[0], 'not the frames of another class');
+    rib.peerDown(d.id);
+    assert.deepEqual(rib.exportClassSizes().sort(), [1, 2], 'a class goes with its last member');
+  });
+});
