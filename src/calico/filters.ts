@@ -4,12 +4,10 @@
 //   cidr + matchOperator Equal/NotEqual/In/NotIn (+ prefixLength) → prefix / prefixWithin (+ not)
 //   source RemotePeers → source: bgp;  interface → interface;  peerType → see below
 //   communities → community / largeCommunity;  asPathPrefix → asPathPrefix;  priority → localPref
-//   operations addCommunity / prependASPath / setPriority → addCommunities / prepend / localPref
+//   operations addCommunity / prependASPath / setPriority → addCommunities / prependAsPath / localPref
 // A rule with no condition is a bare accept/reject. `peerType` is resolved when the policy is
 // built, from the peer's is_same_as (peer AS == effective local AS, so per-peer localASNumber
 // counts), as BIRD's `if (is_same_as)` guard does: the rule is kept, unguarded, or left out.
-// What Tern's policy language cannot say (prepending an AS other than our own) is reported as a
-// warning; that rule still accepts, without the prepend.
 import type { IpFamily } from './net.ts';
 import { parseCidr } from './net.ts';
 import { specOf, str, type Spec } from './model.ts';
