@@ -29,7 +29,7 @@ export function hasRules(filter: KObj, dir: Direction, family: IpFamily): boolea
   return rulesOf(filter, dir, family).length > 0;
 }
 
-/** Terms for one filter, direction and family; `localAsn` decides whether a prepend is expressible. */
+/** Terms for one filter, direction and family. */
 export function filterTerms(filter: KObj, dir: Direction, family: IpFamily, localAsn: number, sameAs: boolean, warnings: string[]): Term[] {
   const name = filter.metadata?.name ?? '';
   const out: Term[] = [];
