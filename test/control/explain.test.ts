@@ -119,13 +119,13 @@ test('explain: paths, import verdicts, the winner and why, and per-peer export w
     assert.equal(toNo.inSync, true);
     // Split horizon for the source.
     assert.match(exp.get('src')!.paths[0]!.reason!, /^split horizon: src is the peer the route came from/);
-    assert.equal(r.sections.kernel!.summary, 'kernel sync not enabled');
+    assert.equal(r.sections.kernel!.summary, 'kernel sync not enabled (config: kernel.learn / kernel.program)');
 
     const text = formatExplain(r);
     assert.match(text, /^ {2}yes \(Established\): yes, src\n {6}with: next hop 127\.0\.0\.1, AS path 65000 65100, origin igp, communities 65100:1 65000:7 \(tag-and-pass term 0 \(tag\): accept\)$/m);
     assert.match(text, /^ {2}no \(Established\): no — rejected by export policy \(deny-tens term 0 \(block-tens\): reject\)$/m);
     assert.match(text, /^ {6}import: {7}REJECTED: rejected by import policy \(none: reject\)$/m);
-    assert.match(text, /^Kernel:\n {2}kernel sync not enabled$/m);
+    assert.match(text, /^Kernel:\n {2}kernel sync not enabled \(config: kernel.learn \/ kernel.program\)$/m);
 
     // --peer: only that peer's export.
     const onlyNo = (await controlRequest(socket, 'explain', { prefix: '10.1.0.0/24', peer: 'no' })) as ExplainResult;
