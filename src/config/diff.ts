@@ -69,5 +69,9 @@ function globalChanges(a: TernConfig, b: TernConfig): string[] {
   for (const key of changedKeys(a.routeReflector, b.routeReflector)) out.push(`routeReflector.${key}`);
   for (const key of changedKeys(a.gracefulRestart, b.gracefulRestart)) out.push(`gracefulRestart.${key}`);
   if (a.metrics?.listen !== b.metrics?.listen) out.push('metrics.listen');
+  // The kernel export policy is applied live; the other kernel settings take a restart.
+  for (const key of changedKeys(a.kernel ?? {}, b.kernel ?? {})) if (key !== 'export') out.push(`kernel.${key}`);
+  if (JSON.stringify(a.bmp ?? []) !== JSON.stringify(b.bmp ?? [])) out.push('bmp');
+  if (JSON.stringify(a.birdSockets ?? {}) !== JSON.stringify(b.birdSockets ?? {})) out.push('birdSockets');
   return out;
 }
