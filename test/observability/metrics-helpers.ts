@@ -2,7 +2,6 @@
 // Helpers for the observability tests: a Prometheus text parser (enough for prom-client's
 // output), HTTP requests, a free port, and waiting.
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 
 export interface Sample {
   name: string;
@@ -52,29 +51,4 @@ export function httpRequest(port: number, path: string, method = 'GET', host = '
   });
 }
 
-/** A TCP port nothing listens on right now (on `host`). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15000): Promise<T> {
-  const until = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { freePort, waitFor } from './bmp-helpers.ts';
