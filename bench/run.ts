@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The benchmark runner: `npm run bench -- <scenario|all> [--quick] [--duts tern,bird2,...]
-// [--NAME v1,v2 ...] [--timeout S] [--profile] [--no-docs]`.
+// [--NAME v1,v2 ...] [--timeout S] [--profile] [--no-docs]`; `npm run bench -- docs` rewrites
+// docs/performance.md from the stored results without running anything.
 //
 // NOTE to other bench authors (bench/kernel.ts, ...): this is the single entry point. Scenarios
 // register themselves by file: every bench/scenarios/*.ts and bench/kernel.ts that exports
@@ -86,6 +87,10 @@ export async function runBench(argv: string[]): Promise<ScenarioResult[]> {
   const scenarios = await loadScenarios();
   const usage = `usage: npm run bench -- <${[...scenarios.keys(), 'all'].join('|')}> [--quick] [--duts ${DUT_NAMES.join(',')}] [--PARAM v1,v2] [--timeout S] [--profile] [--no-docs]`;
   if (args.names.length === 0) throw new Error(usage);
+  if (args.names.length === 1 && args.names[0] === 'docs') {
+    process.stdout.write(`wrote ${writeDocs(loadResults())}\n`); // regenerate from stored results only
+    return [];
+  }
   const selected = args.names.includes('all') ? [...scenarios.values()] : args.names.map((n) => scenarios.get(n) ?? (() => { throw new Error(`unknown scenario ${n}\n${usage}`); })());
   const log = (line: string): void => void process.stdout.write(line + '\n');
   const missing = args.duts.map(dutAvailable).filter((m): m is string => m !== undefined);

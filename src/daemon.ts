@@ -173,7 +173,7 @@ export class Daemon {
       id: this.nextPeerId++,
       name: config.name,
       asn: config.asn,
-      type: config.asn === this.config.asn ? 'ibgp' : 'ebgp',
+      type: config.asn === (config.localAsn ?? this.config.asn) ? 'ibgp' : 'ebgp',
       address: ipToBytes(config.address.split('%')[0]!) ?? new Uint8Array(4),
       addressText: config.address,
       rrClient: config.routeReflectorClient,
@@ -197,7 +197,7 @@ export class Daemon {
       ...(config.password || config.ttlSecurity || config.address.includes('%')
         ? { security: { ...(config.password ? { password: config.password } : {}), ...(config.ttlSecurity ? { ttlSecurity: config.ttlSecurity } : {}), ...(config.address.includes('%') ? { device: config.address.split('%')[1]! } : {}) } }
         : {}),
-      local: { asn: this.config.asn, routerId: this.config.routerIdNum },
+      local: { asn: config.localAsn ?? this.config.asn, routerId: this.config.routerIdNum },
       logger: log,
     });
     const entry: PeerEntry = { config, ref, session };
@@ -226,6 +226,7 @@ export class Daemon {
       exportPolicy: resolvePolicy(config.export, this.config.policies, config.name),
       nextHopMode: config.nextHop,
       allowOwnAs: config.allowOwnAs,
+      ...(config.localAsn !== undefined ? { localAsn: config.localAsn } : {}),
     };
   }
 

@@ -21,7 +21,7 @@ test('npm run bench -- all --quick: every DUT converges in every phase, in under
       assert.ok(run.phases.length > 0, `${r.scenario}/${run.dut} has phases`);
       for (const p of run.phases) assert.equal(p.missing, 0, `${r.scenario}/${run.dut}/${p.name}: ${p.missing} receivers never converged`);
       assert.ok(run.sessionsStable, `${r.scenario}/${run.dut}: a lab session went down`);
-      if (run.dut === 'tern') assert.ok(run.phases.every((p) => p.eventLoop !== undefined), 'Tern reports event-loop delay');
+      if (run.dut === 'tern' && r.scenario !== 'kernel') assert.ok(run.phases.every((p) => p.eventLoop !== undefined), 'Tern reports event-loop delay');
     }
   }
   const codec = results.find((r) => r.scenario === 'codec')!.extra as { tern: { decodeMsgsPerS: number; encodeMsgsPerS: number } };

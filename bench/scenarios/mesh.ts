@@ -3,7 +3,7 @@
 // nodes (one BIRD 2 each, one /26 each) and originating its own block. Phases:
 //   announce      every node enables its block; done when the DUT's table holds P + 1 blocks
 //   withdraw-one  node 0 disables its block; done when the DUT holds P
-//   idle          10 s (2 s in --quick) of keepalives only: the steady-state cost of P sessions
+//   idle          10 s (1 s in --quick) of keepalives only: the steady-state cost of P sessions
 import { Lab, nodeAddr, nodeBlock } from '../lib/lab.ts';
 import { startNode, type LabBird } from '../lib/birds.ts';
 import { mapLimit } from '../lib/birdctl.ts';
@@ -50,7 +50,7 @@ async function runOne(name: DutName, lab: Lab, p: number, ctx: RunContext): Prom
     };
     await phase({ ...common, name: 'announce', trigger: async () => void (await mapLimit(nodes, 64, (b) => b.enable('blk'))), receivers: [{ count: () => d.routeCount(), target: p + 1 }] });
     await phase({ ...common, name: 'withdraw-one', trigger: () => nodes[0]!.disable('blk'), receivers: [{ count: () => d.routeCount(), target: p }] });
-    const idleMs = ctx.quick ? 2_000 : 10_000;
+    const idleMs = ctx.quick ? 1_000 : 10_000;
     await phase({ ...common, name: 'idle', trigger: () => new Promise((r) => setTimeout(r, idleMs)), receivers: [{ count: () => d.routeCount(), target: p }] });
     run.sessionsStable = await sessionsStable(nodes);
     run.ok = run.phases.every((x) => x.missing === 0);

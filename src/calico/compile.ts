@@ -169,7 +169,6 @@ function ternPeers(c: Cluster, peers: BirdPeer[], pb: PolicyBuilder): Record<str
 function ternPeer(c: Cluster, p: BirdPeer, pb: PolicyBuilder): Record<string, unknown> {
   const family: IpFamily = p.family;
   const localAsn = p.localAsn || c.myAsn;
-  if (p.localAsn && p.localAsn !== c.myAsn) c.warnings.push(`peer ${p.name}: localASNumber ${p.localAsn} has no Tern config key (render only); the session uses AS ${c.myAsn}`);
   const peer: Record<string, unknown> = {
     name: p.name,
     address: p.ip,
@@ -184,6 +183,7 @@ function ternPeer(c: Cluster, p: BirdPeer, pb: PolicyBuilder): Record<string, un
     export: pb.exportPolicy(p.filters, family, localAsn, p.sameAs),
   };
   if (p.port > 0) peer.port = p.port;
+  if (p.localAsn && p.localAsn !== c.myAsn) peer.localAsn = p.localAsn;
   if (p.sourceAddr) peer.localAddress = p.sourceAddr;
   if (p.rrClient) peer.routeReflectorClient = true;
   if (p.keepalive !== undefined) {

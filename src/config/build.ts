@@ -144,7 +144,8 @@ function buildPeer(p: Tree, i: number, scope: PeerScope, sink: ProblemSink): Pee
   if (typeof addr === 'string') return undefined;
   const holdTime = p.holdTime as number;
   const port = p.port as number;
-  const ibgp = p.asn === scope.localAsn;
+  const localAsn = typeof p.localAsn === 'number' ? p.localAsn : scope.localAsn;
+  const ibgp = p.asn === localAsn;
   const peer: PeerConfig = {
     name: typeof p.name === 'string' ? p.name : defaultPeerName(p.address, port),
     address: p.address,
@@ -177,6 +178,7 @@ function buildPeer(p: Tree, i: number, scope: PeerScope, sink: ProblemSink): Pee
     peer.keepalive = p.keepalive;
   }
   if (typeof p.password === 'string' && p.password.length) peer.password = p.password;
+  if (typeof p.localAsn === 'number' && p.localAsn !== scope.localAsn) peer.localAsn = p.localAsn;
   if (typeof p.localAddress === 'string') {
     const local = parseAddress(p.localAddress);
     if (typeof local !== 'string' && local.family !== addr.family) {

@@ -155,6 +155,13 @@ export const PEER_FIELDS: readonly FieldSpec[] = [
   { key: 'localAddress', type: { kind: 'address', zone: true }, description: 'Source address for the TCP connection. Same family as `address`.' },
   { key: 'port', type: u16Port, default: 179, description: 'Peer TCP port.' },
   {
+    key: 'localAsn',
+    type: asnType,
+    defaultText: '`asn`',
+    extension: true,
+    description: 'The AS Tern uses on this session (BIRD\'s `local as`, Calico\'s `localASNumber`): in its OPEN, for iBGP/eBGP, prepending and loop checks.',
+  },
+  {
     key: 'password',
     type: { kind: 'string', maxLength: 80 },
     description: 'TCP MD5 signature key (RFC 2385), up to 80 characters as Calico allows; set on the listening socket before any peer connects and on each outgoing socket before its SYN. Changing it resets only this peer.',

@@ -59,6 +59,8 @@ export interface PeerConfig {
   families: Family[];
   localAddress?: string;
   port: number;
+  /** Our AS on this session when it is not `asn` (Calico's localASNumber). */
+  localAsn?: number;
   /** RFC 2385 TCP MD5 key. */
   password?: string;
   /** RFC 5082 GTSM hop count; 0 = off. */

@@ -27,6 +27,8 @@ export interface RibPeerConfig {
   nextHopMode: 'self' | 'keep' | 'auto';
   /** Times our AS may appear in a received AS_PATH (Calico's numAllowedLocalASNumbers). */
   allowOwnAs: number;
+  /** Our AS on this session when not the router's (BIRD `local as`, Calico localASNumber). */
+  localAsn?: number;
 }
 
 /** What the RIB needs to know about an established session to fill its Adj-RIB-Out. */
@@ -278,11 +280,11 @@ export class Rib {
    *  The one code path for importEntry and explainImport. */
   private importVerdict(state: PeerState, entry: AdjInEntry): ImportExplanation {
     const { ref, importPolicy, allowOwnAs } = state.cfg;
-    const loop = importRejectReason(entry.raw, ref, { ...this.reflector, allowOwnAs });
+    const loop = importRejectReason(entry.raw, ref, { ...this.reflectorFor(state), allowOwnAs });
     if (loop) return { accepted: false, reason: loop };
     const verdict = importPolicy.evaluate(
       { nlri: entry.nlri, family: entry.family, attrs: entry.raw, source: 'bgp', from: ref },
-      { direction: 'import', peer: ref, localAsn: this.reflector.localAsn },
+      { direction: 'import', peer: ref, localAsn: this.reflectorFor(state).localAsn },
     );
     if (verdict.accept) return { accepted: true, attrs: verdict.attrs, decidedBy: verdict.decidedBy };
     return { accepted: false, reason: `rejected by import policy (${verdict.decidedBy})`, decidedBy: verdict.decidedBy };
@@ -557,13 +559,13 @@ export class Rib {
     if (allowed !== true) return { sent: false, reason: allowed };
     const verdict = exportPolicy.evaluate(
       { nlri: withoutPathId(path.nlri), family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
-      { direction: 'export', peer: ref, localAsn: this.reflector.localAsn },
+      { direction: 'export', peer: ref, localAsn: this.reflectorFor(state).localAsn },
     );
     const decidedBy = verdict.decidedBy;
     if (!verdict.accept) return { sent: false, reason: `rejected by export policy (${decidedBy})`, decidedBy };
     if (!out) return { sent: false, reason: 'session not established: nothing is sent until it is', decidedBy };
     const rewritten = rewriteForExport(verdict.attrs, path, ref, {
-      cfg: this.reflector,
+      cfg: this.reflectorFor(state),
       nextHopMode,
       self: out.self,
       family,
@@ -573,6 +575,12 @@ export class Rib {
     });
     if (!rewritten) return { sent: false, reason: `${NO_NEXT_HOP} for ${family} towards ${ref.name} (RFC 4271 §5.1.3)`, decidedBy };
     return { sent: true, attrs: rewritten, decidedBy };
+  }
+
+  /** The reflector settings for one peer's session: our AS there may be its own `localAsn`. */
+  private reflectorFor(state: PeerState): ReflectorConfig {
+    const local = state.cfg.localAsn;
+    return local === undefined || local === this.reflector.localAsn ? this.reflector : { ...this.reflector, localAsn: local };
   }
 
   // ===== Views =====

@@ -103,3 +103,33 @@ test('two daemons peer over eBGP on loopback and exchange IPv4 and IPv6 routes',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a per-peer localAsn is the AS on that session: OPEN, eBGP prepend, peer type', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tern-localas-'));
+  const log = createLogger({ level: 'silent' });
+  const port = PORT + 7;
+  const a = new Daemon(
+    parseConfig(JSON.stringify({ routerId: '127.0.0.1', asn: 65001, listen: { address: '127.0.0.1', port }, control: { socket: join(dir, 'a.ctl') },
+      peers: [{ name: 'b', address: '127.0.0.2', asn: 65002, port, localAsn: 65010, localAddress: '127.0.0.1', connectRetry: 1, import: 'all', export: 'all' }],
+      originate: [{ prefix: '10.245.1.0/24' }] }), 'a.json'),
+    log,
+  );
+  const b = new Daemon(
+    parseConfig(JSON.stringify({ routerId: '127.0.0.2', asn: 65002, listen: { address: '127.0.0.2', port }, control: { socket: join(dir, 'b.ctl') },
+      peers: [{ name: 'a', address: '127.0.0.1', asn: 65010, port, passive: true, localAddress: '127.0.0.2', import: 'all', export: 'all' }] }), 'b.json'),
+    log,
+  );
+  try {
+    await a.start();
+    await b.start();
+    const got = await waitFor('route at b', async () => {
+      const routes = ((await controlRequest(b.config.control.socket, 'show routes')) as RouteView[]).filter((r) => r.peer === 'a');
+      return routes.length ? routes : undefined;
+    });
+    assert.deepEqual(got.map((r) => [r.prefix, r.asPath]), [['10.245.1.0/24', [65010]]]);
+    assert.equal(((await controlRequest(a.config.control.socket, 'show peers')) as PeerView[])[0]!.peerType, 'ebgp');
+  } finally {
+    await Promise.allSettled([a.stop(), b.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
