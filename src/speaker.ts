@@ -35,8 +35,14 @@ export interface SpeakerPeerOptions {
   gracefulRestart: boolean;
 }
 
+/** RFC 7606 §8: errors "SHOULD be logged", with rate limiting: this many lines per peer per minute. */
+const ERROR_LOG_BURST = 10;
+const ERROR_LOG_WINDOW_MS = 60_000;
+
 interface PeerRuntime {
   opts: SpeakerPeerOptions;
+  /** RFC 7606 log lines in the current window, and those held back. */
+  errorLog: { windowStart: number; logged: number; suppressed: number };
   /** Established and registered with the RIB. */
   up: boolean;
   families: Family[];
@@ -92,7 +98,7 @@ export class Speaker {
 
   addPeer(opts: SpeakerPeerOptions): void {
     const id = opts.rib.ref.id;
-    const runtime: PeerRuntime = { opts, up: false, families: [], endOfRibSent: false, endOfRibReceived: new Set(), flushScheduled: false, lastFlush: 0, maxPrefixWarned: false };
+    const runtime: PeerRuntime = { opts, errorLog: { windowStart: 0, logged: 0, suppressed: 0 }, up: false, families: [], endOfRibSent: false, endOfRibReceived: new Set(), flushScheduled: false, lastFlush: 0, maxPrefixWarned: false };
     this.peers.set(id, runtime);
     this.rib.setPeer(opts.rib);
     const { session } = opts;
@@ -156,10 +162,28 @@ export class Speaker {
     const id = rib.ref.id;
     const eor = decoded.problems.length === 0 ? isEndOfRib(decoded.message) : undefined;
     if (eor) return this.onEndOfRib(p, eor);
-    if (decoded.problems.length) log.warn({ action: decoded.action, problems: decoded.problems }, 'UPDATE with errors (RFC 7606)');
+    if (decoded.problems.length) this.logUpdateErrors(p, decoded);
     const result = this.rib.applyUpdate(id, decoded, session.ctx, Date.now());
     log.trace({ ...result }, 'update applied');
     this.checkMaxPrefixes(p);
+  }
+
+  /** One line per malformed UPDATE, up to a burst per minute; then a count of what was held back. */
+  private logUpdateErrors(p: PeerRuntime, decoded: DecodedUpdate): void {
+    const now = Date.now();
+    const w = p.errorLog;
+    if (now - w.windowStart >= ERROR_LOG_WINDOW_MS) {
+      if (w.suppressed) p.opts.log.warn({ suppressed: w.suppressed }, 'more UPDATEs with errors (RFC 7606) were not logged');
+      w.windowStart = now;
+      w.logged = 0;
+      w.suppressed = 0;
+    }
+    if (w.logged >= ERROR_LOG_BURST) {
+      w.suppressed++;
+      return;
+    }
+    w.logged++;
+    p.opts.log.warn({ action: decoded.action, problems: decoded.problems }, 'UPDATE with errors (RFC 7606)');
   }
 
   private onEndOfRib(p: PeerRuntime, family: Family): void {

@@ -26,7 +26,7 @@ interface Lab {
   dir: string;
 }
 
-async function startTern(peer: Record<string, unknown>, opts: { recover?: boolean; deferralTime?: number } = {}): Promise<Lab> {
+async function startTern(peer: Record<string, unknown>, opts: { recover?: boolean; deferralTime?: number; logLines?: string[] } = {}): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'tern-speaker-'));
   const p = port++;
   const config = parseConfig(
@@ -41,7 +41,11 @@ async function startTern(peer: Record<string, unknown>, opts: { recover?: boolea
     }),
     'speaker-test.json',
   );
-  const daemon = new Daemon(config, createLogger({ level: process.env.TERN_TEST_LOG ?? 'silent' }));
+  const lines = opts.logLines;
+  const logger = lines
+    ? createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream })
+    : createLogger({ level: process.env.TERN_TEST_LOG ?? 'silent' });
+  const daemon = new Daemon(config, logger);
   await daemon.start({ recover: opts.recover });
   return { daemon, socket: config.control.socket, port: p, dir };
 }
@@ -229,6 +233,30 @@ describe('route refresh and max-prefix', () => {
       const peers = (await controlRequest(lab.socket, 'show peers')) as PeerView[];
       assert.match(peers[0]!.lastError!, /Maximum Number of Prefixes Reached/);
       assert.deepEqual(await routes(lab), []);
+    } finally {
+      await stopTern(lab);
+    }
+  });
+});
+
+describe('RFC 7606 error logging', () => {
+  it('logs malformed UPDATEs with rate limiting: a burst per peer per minute, then silence', async () => {
+    const lines: string[] = [];
+    const lab = await startTern({}, { logLines: lines });
+    try {
+      const p = scripted();
+      await p.establish('127.0.0.1', lab.port, '127.0.0.2');
+      // MED with a 3-octet value: treat-as-withdraw (RFC 7606 §7.4), the session stays.
+      const bad = (i: number) =>
+        Uint8Array.from([...new Array(16).fill(0xff), 0, 54, 2, 0, 0, 0, 27,
+          0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 127, 0, 0, 2, 0x80, 4, 3, 0, 0, 1, 0x40, 5, 4, 0, 0, 0, 100, 24, 10, 70, i]);
+      for (let i = 0; i < 25; i++) p.sendRaw(bad(i));
+      p.sendRaw(encodeRouteRefresh({ type: 'route-refresh', afi: 1, safi: 1, subtype: 0 }));
+      await p.waitFor('the refresh answer (all UPDATEs processed)', () => p.received.some((m) => m.type === 'route-refresh' && m.subtype === 2));
+      const logged = lines.filter((l) => l.includes('UPDATE with errors (RFC 7606)')).length;
+      assert.equal(logged, 10);
+      assert.equal(p.closed, false, 'treat-as-withdraw keeps the session');
+      p.close();
     } finally {
       await stopTern(lab);
     }
