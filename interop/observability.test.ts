@@ -16,6 +16,7 @@ import { TernDut, ternAvailable, ternConfig, ternEntry } from './lib/tern.ts';
 import { missingPeerBinaries } from './lib/lab.ts';
 import { run, tail } from './lib/proc.ts';
 import { waitFor } from './lib/wait.ts';
+import { controlRequest } from '../src/control/client.ts';
 import type { DutSpec, PeerSpec } from './lib/types.ts';
 
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
@@ -139,12 +140,14 @@ test('metrics over HTTP agree with `tern show` and with BIRD 2, and readiness fo
     }, { timeoutMs: 60_000 });
 
     // A scrape between two identical `show peers` answers must equal them (counters only grow).
+    // The answers come straight from the control socket (the same `show peers` the CLI prints),
+    // so the window is milliseconds, not two process starts, and uptimeSeconds rarely ticks in it.
     const consistent = async (): Promise<{ peer: PeerJson; samples: Sample[] }> => {
-      for (let i = 0; i < 20; i++) {
-        const before = await ternCli<PeerJson[]>('show', 'peers', '--json');
+      for (let i = 0; i < 40; i++) {
+        const before = (await controlRequest(socket, 'show peers')) as PeerJson[];
         const r = await httpIn(ternNs, '/metrics');
         assert.equal(r.status, 200);
-        const after = await ternCli<PeerJson[]>('show', 'peers', '--json');
+        const after = (await controlRequest(socket, 'show peers')) as PeerJson[];
         if (JSON.stringify(before) === JSON.stringify(after)) return { peer: after[0]!, samples: parseProm(r.body) };
       }
       throw new Error('show peers never held still across a scrape');
