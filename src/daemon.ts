@@ -11,6 +11,7 @@ import { Listener } from './bgp/session/listener.ts';
 import { CeaseSubcode, NotificationCode } from './bgp/messages/iana.ts';
 import { parsePrefix } from './bgp/messages/nlri.ts';
 import { Rib, type LocalRoute, type RibPeerConfig } from './rib/rib.ts';
+import { prefixKey } from './rib/prefix-key.ts';
 import type { PeerRef } from './rib/types.ts';
 import { resolvePolicy } from './policy/compile.ts';
 import { Speaker } from './speaker.ts';
@@ -304,12 +305,31 @@ export class Daemon {
       this.kernel.setExportPolicy(resolvePolicy(kernelExport, applied.policies, 'kernel', 'export'));
     }
     if (diff.originateAdded.length || diff.originateRemoved.length) {
-      this.rib.setLocalRoutes('originated', originatedRoutes(applied), Date.now());
+      await this.applyOriginated(originatedRoutes(applied));
       report.originateChanged = true;
     }
     this.log.info({ ...report }, 'configuration reloaded');
     this.events.emit('reload', report);
     return report;
+  }
+
+  /**
+   * The new originated set, applied a slice at a time: a reload that adds tens of thousands of
+   * prefixes must not hold the event loop (keepalives first, architecture.md).
+   */
+  private async applyOriginated(routes: LocalRoute[]): Promise<void> {
+    const wanted = new Map(routes.map((r) => [prefixKey(r.nlri), r]));
+    const gone = [...this.rib.localRoutes('originated')].filter((p) => !wanted.has(prefixKey(p.nlri)));
+    const SLICE = 500;
+    for (let i = 0; i < gone.length; i += SLICE) {
+      for (const p of gone.slice(i, i + SLICE)) this.rib.removeLocalRoute('originated', p.nlri);
+      await new Promise((r) => setImmediate(r));
+    }
+    for (let i = 0; i < routes.length; i += SLICE) {
+      const now = Date.now();
+      for (const r of routes.slice(i, i + SLICE)) this.rib.upsertLocalRoute(r, now);
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** RFC 2385 keys on the listening sockets follow the peers' passwords (only changed ones move). */

@@ -2,6 +2,7 @@
 // What BIRD 1.6 and BIRD 2 share in the lab: protocol names, the `birdc` query wrapper, and the
 // parsers for `show protocols all NAME` and `show route all protocol NAME`. Config writing is
 // per version (bird2.ts, bird1.ts) because the grammars differ (channels vs. one table).
+import { readFileSync } from 'node:fs';
 import { run } from '../proc.ts';
 import { GR_RESTART_TIME, type AddPaths, type Family, type RouteDetail, type RouteInfo, type SessionSpec, type SessionStatus } from '../types.ts';
 
@@ -176,3 +177,22 @@ export const BIRD_GR_WAIT = 'graceful restart wait 20;';
 
 /** Timers shared by both versions: quick reconnects so restarts converge in seconds. */
 export const BIRD_FAST_TIMERS = 'connect retry time 2; error wait time 1,5; hold time 9; keepalive time 3;';
+
+/**
+ * The last "Received: ..." BIRD logged for a protocol (a NOTIFICATION from the peer), or
+ * undefined. `show protocols` keeps only the last error, which the next reconnect attempt
+ * (e.g. "Connection refused" once the peer is gone) overwrites within a second; the log keeps it.
+ */
+export function lastReceivedInLog(logFile: string, protocol: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const marker = ` ${protocol}: Received: `;
+  const at = text.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const end = text.indexOf('\n', at);
+  return text.slice(at + marker.length - 'Received: '.length, end < 0 ? undefined : end).trim();
+}

@@ -19,6 +19,7 @@ import {
   birdDetailsByAddress,
   birdProtocolOptions,
   birdSymbol,
+  lastReceivedInLog,
   familyOfPrefix,
   parseBirdProtocol,
   parseBirdRouteDetails,
@@ -139,7 +140,9 @@ export class Bird1Peer implements PeerDriver {
   }
 
   async notificationReport(label: string): Promise<string> {
-    return (await this.session(label)).lastError;
+    const live = (await this.session(label)).lastError;
+    if (live.startsWith('Received:')) return live;
+    return lastReceivedInLog(this.instanceFor(label).log, birdSymbol(label)) ?? live;
   }
 
   logs(): string[] {

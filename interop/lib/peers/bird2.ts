@@ -18,6 +18,7 @@ import {
   parseBirdRouteDetails,
   birdc,
   birdSymbol,
+  lastReceivedInLog,
   familyOfPrefix,
   parseBirdProtocol,
   parseBirdRoutes,
@@ -223,7 +224,9 @@ export class Bird2Peer implements PeerDriver {
   }
 
   async notificationReport(label: string): Promise<string> {
-    return (await this.session(label)).lastError;
+    const live = (await this.session(label)).lastError;
+    if (live.startsWith('Received:')) return live;
+    return lastReceivedInLog(this.bird.logFile, birdSymbol(label)) ?? live;
   }
 
   logs(): string[] {
