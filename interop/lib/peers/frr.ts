@@ -40,12 +40,18 @@ function frrConfig(spec: PeerSpec): string {
     if (s.ttlSecurity !== undefined && s.ttlSecurity > 0) out.push(` neighbor ${s.remoteAddress} ttl-security hops ${s.ttlSecurity}`);
     if (s.holdTime !== undefined) out.push(` neighbor ${s.remoteAddress} timers ${Math.max(1, Math.floor(s.holdTime / 3))} ${s.holdTime}`);
   }
+  // IPv6 routes over an IPv4 session: FRR picks the IPv6 next hop from zebra, and right after a
+  // restart (before zebra reports the interface's addresses) it falls back to an IPv4-mapped one.
+  // Name the global next hop, as BIRD's `next hop address` does in its driver.
+  const v6OverV4 = spec.sessions.filter((s) => s.families.includes('ipv6-unicast') && !s.remoteAddress.includes(':'));
   for (const [family, afi] of [['ipv4-unicast', 'ipv4'], ['ipv6-unicast', 'ipv6']] as const) {
     out.push(` address-family ${afi} unicast`);
     for (const p of spec.prefixes[family]) out.push(`  network ${p}`);
     for (const s of spec.sessions) if (s.families.includes(family)) out.push(`  neighbor ${s.remoteAddress} activate`);
+    if (family === 'ipv6-unicast') for (const s of v6OverV4) out.push(`  neighbor ${s.remoteAddress} route-map V6-GLOBAL-NH out`);
     out.push(' exit-address-family');
   }
+  if (v6OverV4.length) out.push('!', 'route-map V6-GLOBAL-NH permit 10', ` set ipv6 next-hop global ${spec.ipv6Address}`, '!');
   return out.join('\n') + '\n';
 }
 
