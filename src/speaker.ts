@@ -373,7 +373,7 @@ export class Speaker {
     if (!p.up || this.deferring) return;
     const interval = p.opts.advertisementInterval * 1000;
     const wait = p.lastFlush + interval - Date.now();
-    if (interval > 0 && wait > 0 && this.rib.pending(id) > 0) {
+    if (interval > 0 && wait > 0 && this.rib.hasPending(id)) {
       p.intervalTimer = setTimeout(() => {
         p.intervalTimer = undefined;
         this.scheduleFlush(id);
@@ -383,8 +383,9 @@ export class Speaker {
     if (session.pendingBytes > HIGH_WATER_BYTES) return; // 'drain' calls us again
     const batch = this.rib.takeOutput(id, BATCH_PREFIXES);
     if (batch) {
-      session.send(encodeBatch(batch, session.ctx, this.rib.encodeCache(id)));
-      if (this.rib.pending(id) > 0) {
+      // An empty batch: the walk only skipped (routes withheld from this peer); go on next turn.
+      if (batch.prefixes > 0) session.send(encodeBatch(batch, session.ctx, this.rib.encodeCache(id)));
+      if (this.rib.hasPending(id)) {
         // Yield between batches so keepalives and other peers are served (architecture.md).
         this.scheduleFlush(id);
         return;

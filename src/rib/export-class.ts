@@ -5,13 +5,15 @@
 // parameters — share one memo of export answers, one table of outbound attribute sets and one
 // cache of encoded UPDATEs. A route's export policy and rewrite then run once per class, and
 // an UPDATE is encoded once per class, not once per peer.
-// What stays per peer (rib.ts): the Adj-RIB-Out (what each peer has), and the checks that name
-// the peer itself — split horizon, ORIGINATOR_ID = its router id (RFC 4456 §8), and a NEXT_HOP
-// that is its own address (RFC 4271 §5.1.3) — which bypass the shared memo.
+// The class also holds the one Adj-RIB-Out of its members (class-out.ts): answers are computed
+// for the class's members without their identity (a neutral PeerRef), and what names one member
+// itself — split horizon, ORIGINATOR_ID = its router id (RFC 4456 §8), a NEXT_HOP that is its
+// own address (RFC 4271 §5.1.3) — is applied per member as it reads the shared table.
 import type { CodecContext, Family, Nlri } from '../bgp/messages/types.ts';
 import type { CompiledPolicy } from '../policy/types.ts';
 import { AttrsTable } from './attrs.ts';
-import type { Attrs, PeerRef, RouteSource } from './types.ts';
+import { ClassAdjRibOut, type Reader } from './class-out.ts';
+import type { Attrs, Path, PeerRef, RouteSource } from './types.ts';
 
 /** One remembered export answer: what `attrs` from this source become for the class. */
 export interface ExportMemoEntry {
@@ -58,16 +60,55 @@ function sameList(a: Nlri[], b: Nlri[]): boolean {
   return true;
 }
 
-export class ExportClass {
+export class ExportClass<Inputs = unknown> {
   readonly key: string;
   readonly outAttrs = new AttrsTable();
   memo = new WeakMap<Attrs, ExportMemoEntry[]>();
   readonly encoded = new EncodeCache();
-  members = 0;
+  /** What the members should have: one table for the class. */
+  readonly out = new ClassAdjRibOut();
+  /** ADD-PATH families only: per destination, the out keys (and NLRI) the class announces. */
+  readonly advertised = new Map<string, Map<string, Nlri>>();
+  /** Members' positions in `out`, by peer id. */
+  readonly readers = new Map<number, Reader>();
+  /** The members' export inputs with a neutral identity: what class answers are computed for. */
+  readonly inputs: Inputs;
+  /** Members' router ids (with counts): a path whose ORIGINATOR_ID is one concerns a member. */
+  private readonly routerIds = new Map<number, number>();
 
-  constructor(key: string) {
+  constructor(key: string, inputs: Inputs) {
     this.key = key;
+    this.inputs = inputs;
   }
+
+  get members(): number {
+    return this.readers.size;
+  }
+
+  add(peerId: number, routerId: number): Reader {
+    const reader = this.out.join(peerId);
+    this.readers.set(peerId, reader);
+    this.routerIds.set(routerId, (this.routerIds.get(routerId) ?? 0) + 1);
+    return reader;
+  }
+
+  remove(peerId: number, routerId: number): void {
+    const reader = this.readers.get(peerId);
+    if (!reader) return;
+    this.out.leave(reader);
+    this.readers.delete(peerId);
+    const n = (this.routerIds.get(routerId) ?? 1) - 1;
+    if (n <= 0) this.routerIds.delete(routerId);
+    else this.routerIds.set(routerId, n);
+  }
+
+  /** May this path's answer differ for some member (it came from one, or names one as its
+   *  originator)? Used to skip re-sending when only the path behind an unchanged answer changed. */
+  readonly touchesMember = (path: Path | undefined): boolean => {
+    if (!path) return false;
+    if (path.peer !== undefined && this.readers.has(path.peer.id)) return true;
+    return path.attrs.originatorId !== undefined && this.routerIds.has(path.attrs.originatorId);
+  };
 }
 
 const policyIds = new WeakMap<CompiledPolicy, number>();
@@ -91,6 +132,8 @@ export interface ClassInputs {
   addPathTx: ReadonlySet<Family>;
   self: { ipv4?: Uint8Array; ipv6?: Uint8Array; ipv6LinkLocal?: Uint8Array };
   extendedNextHopIpv4?: boolean;
+  /** Our AS on the session when it is not the router's (it is prepended towards eBGP). */
+  localAsn?: number;
 }
 
 /**
@@ -111,5 +154,6 @@ export function classKey(c: ClassInputs): string {
     hex(c.self.ipv6),
     hex(c.self.ipv6LinkLocal),
     c.extendedNextHopIpv4 ? 'enh' : '',
+    c.localAsn ?? '',
   ].join('|');
 }

@@ -5,7 +5,7 @@
 import type { CodecContext, Nlri, PathAttribute } from '../bgp/messages/types.ts';
 import { attributesForAnnounce } from '../bgp/messages/route-view.ts';
 import { buildUpdates } from '../bgp/messages/update.ts';
-import type { OutBatch } from './adj-rib-out.ts';
+import type { OutBatch } from './class-out.ts';
 import type { EncodeCache } from './export-class.ts';
 
 export function encodeBatch(batch: OutBatch, ctx: CodecContext, cache?: EncodeCache): Uint8Array[] {

@@ -4,7 +4,9 @@
 //
 //   UPDATE ─▶ Adj-RIB-In (pre) ─loop checks, import policy─▶ Path ─▶ Loc-RIB (decide)
 //                                                                      │ best / ECMP changed
-//              Adj-RIB-Out per peer ◀─mayExport, export policy, rewrite─┘
+//   Adj-RIB-Out per export class ◀─mayExport, export policy, rewrite──┘
+//        │ each member reads the class table from its own position (class-out.ts)
+//        └─▶ per member: split horizon, ORIGINATOR_ID, next hop = the peer ─▶ batches to send
 //
 // No I/O and no timers: the speaker (src/speaker.ts) feeds it session events, asks it for
 // batches to encode when a session can take more, and runs graceful-restart timers.
@@ -13,8 +15,8 @@ import { routeAttributes, type RouteAttributes } from '../bgp/messages/route-vie
 import { Origin } from '../bgp/messages/iana.ts';
 import type { CompiledPolicy } from '../policy/types.ts';
 import { importRejectReason, mayExport, rewriteForExport, type ReflectorConfig } from '../reflector/index.ts';
-import { AdjRibOut, type OutBatch } from './adj-rib-out.ts';
 import { AttrsTable } from './attrs.ts';
+import { isWithheld, type OutBatch, type OutNode, type PersonalAnswer, type Reader } from './class-out.ts';
 import { classKey, ExportClass, type EncodeCache, type ExportMemoEntry } from './export-class.ts';
 import { LocRib } from './loc-rib.ts';
 import { prefixKey } from './prefix-key.ts';
@@ -87,14 +89,22 @@ export interface LocalRoute {
   blackhole?: boolean;
 }
 
+/** An export class's inputs: the members' config and session facts, with a neutral identity. */
+interface ClassInputs {
+  cfg: RibPeerConfig;
+  info: PeerUpInfo;
+}
+
+type Class = ExportClass<ClassInputs>;
+
 interface OutState extends PeerUpInfo {
-  adjOut: AdjRibOut;
-  /** Peers with the same export inputs share export answers, outbound attribute sets and
-   *  encoded UPDATEs (export-class.ts). */
-  cls: ExportClass;
-  /** ADD-PATH families only: per destination, the keys (and NLRI) we want the peer to have.
-   *  Without ADD-PATH the key is the destination's and the Adj-RIB-Out is enough. */
-  advertised: Map<string, Map<string, Nlri>>;
+  /** Peers with the same export inputs share export answers, outbound attribute sets, encoded
+   *  UPDATEs and one Adj-RIB-Out (export-class.ts, class-out.ts). */
+  cls: Class;
+  /** This peer's position in the class's Adj-RIB-Out. */
+  reader: Reader;
+  /** This peer's own answer where the class answer names it (see personalAnswer). */
+  personal: PersonalAnswer;
 }
 
 /** Sources sharing one attribute set that the memo remembers (more: computed every time). */
@@ -124,7 +134,7 @@ export class Rib {
   readonly destinationListeners: ((dest: Destination) => void)[] = [];
   private readonly peers = new Map<number, PeerState>();
   /** Export classes (update groups) by key: see export-class.ts. */
-  private readonly classes = new Map<string, ExportClass>();
+  private readonly classes = new Map<string, Class>();
   private readonly local = new Map<string, Path>();
   private reflector: ReflectorConfig;
 
@@ -137,8 +147,9 @@ export class Rib {
   setPeer(cfg: RibPeerConfig): void {
     const state = this.peers.get(cfg.ref.id);
     if (state) {
+      const oldRef = state.cfg.ref;
       state.cfg = cfg;
-      if (state.out) state.out.cls = this.switchClass(state.out.cls, state.cfg, state.out); // the export answer may have changed
+      if (state.out) this.switchClass(state, oldRef); // the export answer may have changed
     }
     else this.peers.set(cfg.ref.id, { cfg, adjIn: new Map(), accepted: 0 });
   }
@@ -280,11 +291,11 @@ export class Rib {
    *  The one code path for importEntry and explainImport. */
   private importVerdict(state: PeerState, entry: AdjInEntry): ImportExplanation {
     const { ref, importPolicy, allowOwnAs } = state.cfg;
-    const loop = importRejectReason(entry.raw, ref, { ...this.reflectorFor(state), allowOwnAs });
+    const loop = importRejectReason(entry.raw, ref, { ...this.reflectorFor(state.cfg), allowOwnAs });
     if (loop) return { accepted: false, reason: loop };
     const verdict = importPolicy.evaluate(
       { nlri: entry.nlri, family: entry.family, attrs: entry.raw, source: 'bgp', from: ref },
-      { direction: 'import', peer: ref, localAsn: this.reflectorFor(state).localAsn },
+      { direction: 'import', peer: ref, localAsn: this.reflectorFor(state.cfg).localAsn },
     );
     if (verdict.accept) return { accepted: true, attrs: verdict.attrs, decidedBy: verdict.decidedBy };
     return { accepted: false, reason: `rejected by import policy (${verdict.decidedBy})`, decidedBy: verdict.decidedBy };
@@ -381,15 +392,16 @@ export class Rib {
   peerUp(peerId: number, info: PeerUpInfo): void {
     const state = this.peers.get(peerId);
     if (!state) return;
-    if (state.out) this.leaveClass(state.out.cls);
-    state.out = { ...info, adjOut: new AdjRibOut(), advertised: new Map(), cls: this.joinClass(state.cfg, info) };
-    for (const dest of this.loc.values()) this.exportDest(state, dest);
+    if (state.out) this.leaveClass(state, state.cfg.ref);
+    const cls = this.joinClass(state.cfg, info);
+    const reader = cls.add(peerId, state.cfg.ref.routerId);
+    state.out = { ...info, cls, reader, personal: this.personalAnswer(state, cls) };
     this.onOutput(peerId);
   }
 
   peerDown(peerId: number): void {
     const state = this.peers.get(peerId);
-    if (state?.out) this.leaveClass(state.out.cls);
+    if (state?.out) this.leaveClass(state, state.cfg.ref);
     if (state) state.out = undefined;
   }
 
@@ -403,169 +415,234 @@ export class Rib {
     return [...this.classes.values()].map((c) => c.members);
   }
 
-  private joinClass(cfg: RibPeerConfig, info: PeerUpInfo): ExportClass {
-    const key = classKey({ ref: cfg.ref, exportPolicy: cfg.exportPolicy, nextHopMode: cfg.nextHopMode, families: info.families, addPathTx: info.addPathTx, self: info.self, extendedNextHopIpv4: info.extendedNextHopIpv4 });
+  /** The class for these export inputs; a new class is filled from the Loc-RIB once. */
+  private joinClass(cfg: RibPeerConfig, info: PeerUpInfo): Class {
+    const key = classKey({ ref: cfg.ref, exportPolicy: cfg.exportPolicy, nextHopMode: cfg.nextHopMode, families: info.families, addPathTx: info.addPathTx, self: info.self, extendedNextHopIpv4: info.extendedNextHopIpv4, localAsn: cfg.localAsn });
     let cls = this.classes.get(key);
-    if (!cls) this.classes.set(key, (cls = new ExportClass(key)));
-    cls.members++;
+    if (!cls) {
+      cls = new ExportClass<ClassInputs>(key, { cfg: { ...cfg, ref: neutralRef(cfg.ref, this.classes.size) }, info });
+      this.classes.set(key, cls);
+      this.refillClass(cls);
+    }
     return cls;
   }
 
-  private leaveClass(cls: ExportClass): void {
-    if (--cls.members <= 0 && this.classes.get(cls.key) === cls) this.classes.delete(cls.key);
+  private leaveClass(state: PeerState, ref: PeerRef): void {
+    const cls = state.out!.cls;
+    cls.remove(ref.id, ref.routerId);
+    if (cls.members <= 0 && this.classes.get(cls.key) === cls) this.classes.delete(cls.key);
   }
 
-  private switchClass(old: ExportClass, cfg: RibPeerConfig, info: PeerUpInfo): ExportClass {
-    this.leaveClass(old);
-    const cls = this.joinClass(cfg, info);
-    // Same inputs as before as far as the key can tell, but the caller says something changed:
-    // forget the remembered answers (a reloaded policy keeps its name, not its object).
-    if (cls === old) cls.memo = new WeakMap();
-    return cls;
+  /**
+   * The peer's export inputs changed. Same class: its remembered answers are forgotten (a
+   * reloaded policy keeps its name, not its object) and reexport refills it. Another class: the
+   * peer reads the new class's table from the start, after withdrawing what it may have from the
+   * old class that the new one does not announce to it.
+   */
+  private switchClass(state: PeerState, oldRef: PeerRef): void {
+    const out = state.out!;
+    const old = out.cls;
+    const oldReader = out.reader;
+    const cls = this.joinClass(state.cfg, out);
+    if (cls === old) {
+      cls.memo = new WeakMap();
+      out.personal = this.personalAnswer(state, cls);
+      return;
+    }
+    const reader = cls.add(state.cfg.ref.id, state.cfg.ref.routerId);
+    const personal = this.personalAnswer(state, cls);
+    const announces = (key: string): boolean => {
+      const node = cls.out.get(key);
+      return node !== undefined && node.attrs !== null && personal(node) !== null;
+    };
+    for (const node of old.out.nodes()) {
+      const mayHave = (node.attrs !== null && !isWithheld(node, oldReader)) || node.version > oldReader.version;
+      if (mayHave && !announces(node.key)) reader.owed.set(node.key, node.nlri);
+    }
+    for (const [key, nlri] of oldReader.owed) if (!announces(key)) reader.owed.set(key, nlri);
+    state.out = { ...out, cls, reader, personal };
+    old.remove(oldRef.id, oldRef.routerId);
+    if (old.members <= 0 && this.classes.get(old.key) === old) this.classes.delete(old.key);
+    this.onOutput(state.cfg.ref.id);
   }
 
-  /** Export policy or next-hop settings changed: recompute what the peer should have. */
+  /** Export policy or next-hop settings changed: recompute what the peer's class should have. */
   reexport(peerId: number): void {
     const state = this.peers.get(peerId);
     if (!state?.out) return;
-    for (const dest of this.loc.values()) this.exportDest(state, dest);
-    this.forgetVanished(state);
-    if (state.out.adjOut.pending) this.onOutput(peerId);
+    const cls = state.out.cls;
+    if (this.refillClass(cls)) this.notifyReaders(cls);
+    if (cls.out.hasPending(state.out.reader)) this.onOutput(peerId);
   }
 
   /** RFC 2918 §4: a peer asked for our routes of `family` again. */
   refreshOut(peerId: number, family: Family): void {
     const out = this.peers.get(peerId)?.out;
     if (!out) return;
-    out.adjOut.restageAll(family);
-    if (out.adjOut.pending) this.onOutput(peerId);
+    out.cls.out.rewind(out.reader, family);
+    if (out.cls.out.hasPending(out.reader)) this.onOutput(peerId);
   }
 
+  /** Changes not yet read by the peer (an upper bound: some may turn out to be nothing to send). */
   pending(peerId: number): number {
-    return this.peers.get(peerId)?.out?.adjOut.pending ?? 0;
+    const out = this.peers.get(peerId)?.out;
+    return out ? out.cls.out.pending(out.reader) : 0;
   }
 
-  /** Up to `limit` staged changes for the peer, grouped for packing (see packer.ts). */
+  /** Whether the peer has anything left to read (constant time; the speaker asks every flush). */
+  hasPending(peerId: number): boolean {
+    const out = this.peers.get(peerId)?.out;
+    return out ? out.cls.out.hasPending(out.reader) : false;
+  }
+
+  /** Up to `limit` changes for the peer, of one family, grouped for packing (see packer.ts). */
   takeOutput(peerId: number, limit: number): OutBatch | undefined {
-    return this.peers.get(peerId)?.out?.adjOut.take(limit);
+    const out = this.peers.get(peerId)?.out;
+    if (!out) return undefined;
+    const batch = out.cls.out.take(out.reader, limit, out.personal);
+    out.cls.out.maybePurge(out.cls.readers.values());
+    return batch;
   }
 
   sentCount(peerId: number, family?: Family): number {
-    return this.peers.get(peerId)?.out?.adjOut.count(family) ?? 0;
+    const out = this.peers.get(peerId)?.out;
+    return out ? out.cls.out.sentCount(out.reader, family) : 0;
   }
 
   private propagate(changed: Set<Destination>): void {
     if (changed.size === 0) return;
     for (const listener of this.destinationListeners) for (const dest of changed) listener(dest);
-    for (const [id, state] of this.peers) {
-      if (!state.out) continue;
-      for (const dest of changed) this.exportDest(state, dest);
-      if (state.out.adjOut.pending) this.onOutput(id);
+    // Once per class, not per peer: members read the class table in their own time.
+    for (const cls of this.classes.values()) {
+      let any = false;
+      for (const dest of changed) if (this.exportDest(cls, dest)) any = true;
+      if (any) this.notifyReaders(cls);
     }
   }
 
-  private exportDest(state: PeerState, dest: Destination): void {
-    const out = state.out!;
-    if (!out.families.includes(dest.family)) return;
-    if (out.addPathTx.has(dest.family)) return this.exportDestAddPath(state, dest);
-    // One path per prefix, keyed by the prefix: the Adj-RIB-Out alone knows what the peer has,
-    // and staging "nothing" where it has nothing is a no-op (no per-prefix bookkeeping here).
+  private notifyReaders(cls: Class): void {
+    for (const reader of cls.readers.values()) if (cls.out.hasPending(reader)) this.onOutput(reader.peerId);
+  }
+
+  /** Compute the class's answer for every destination again; withdraw what left the Loc-RIB. */
+  private refillClass(cls: Class): boolean {
+    let changed = false;
+    for (const dest of this.loc.values()) if (this.exportDest(cls, dest)) changed = true;
+    for (const [destKey, keys] of [...cls.advertised]) {
+      if (this.loc.get(destKey)) continue;
+      for (const [key, nlri] of keys) if (cls.out.stage(key, nlri, null, undefined, cls.touchesMember)) changed = true;
+      cls.advertised.delete(destKey);
+    }
+    const addPath = cls.inputs.info.addPathTx;
+    for (const node of [...cls.out.nodes()]) {
+      if (node.attrs === null || addPath.has(node.nlri.family) || this.loc.get(node.key)) continue;
+      if (cls.out.stage(node.key, node.nlri, null, undefined, cls.touchesMember)) changed = true;
+    }
+    return changed;
+  }
+
+  /** Stage the class's answer for one destination; true when members have something to read. */
+  private exportDest(cls: Class, dest: Destination): boolean {
+    const { info } = cls.inputs;
+    if (!info.families.includes(dest.family)) return false;
+    if (info.addPathTx.has(dest.family)) return this.exportDestAddPath(cls, dest);
+    // One path per prefix, keyed by the prefix: staging "nothing" where the class has nothing
+    // is a no-op (no per-prefix bookkeeping here).
     const best = dest.decision.best;
-    const attrs = best ? this.exportAttrs(state, best, dest.family) : undefined;
-    out.adjOut.stage(dest.key, dest.family, dest.nlri, attrs ?? null);
+    const attrs = best ? this.exportAttrs(cls, best, dest.family) : undefined;
+    return cls.out.stage(dest.key, dest.nlri, attrs ?? null, best, cls.touchesMember);
   }
 
   /** RFC 7911: every path of the ECMP set, each under its own path id. */
-  private exportDestAddPath(state: PeerState, dest: Destination): void {
-    const out = state.out!;
+  private exportDestAddPath(cls: Class, dest: Destination): boolean {
     const wanted = new Map<string, Nlri>();
+    let changed = false;
     for (const path of dest.decision.multipath) {
-      const attrs = this.exportAttrs(state, path, dest.family);
+      const attrs = this.exportAttrs(cls, path, dest.family);
       if (!attrs) continue;
       const pathId = localPathId(path);
       const key = `${dest.key}#${pathId}`;
-      const nlri: Nlri = { ...dest.nlri, pathId };
+      const nlri: Nlri = cls.out.get(key)?.nlri ?? { ...dest.nlri, pathId };
       wanted.set(key, nlri);
-      out.adjOut.stage(key, dest.family, nlri, attrs);
+      if (cls.out.stage(key, nlri, attrs, path, cls.touchesMember)) changed = true;
     }
-    for (const [key, nlri] of out.advertised.get(dest.key) ?? []) {
-      if (!wanted.has(key)) out.adjOut.stage(key, dest.family, nlri, null);
+    for (const [key, nlri] of cls.advertised.get(dest.key) ?? []) {
+      if (!wanted.has(key) && cls.out.stage(key, nlri, null, undefined, cls.touchesMember)) changed = true;
     }
-    if (wanted.size) out.advertised.set(dest.key, wanted);
-    else out.advertised.delete(dest.key);
-  }
-
-  /** Destinations that left the Loc-RIB before a re-export: withdraw what the peer still has. */
-  private forgetVanished(state: PeerState): void {
-    const out = state.out!;
-    for (const [destKey, keys] of out.advertised) {
-      if (this.loc.get(destKey)) continue;
-      for (const [key, nlri] of keys) out.adjOut.stage(key, nlri.family, nlri, null);
-      out.advertised.delete(destKey);
-    }
-    // Families without ADD-PATH: the key is the destination's.
-    const single = new Set(out.families.filter((f) => !out.addPathTx.has(f)));
-    if (single.size) out.adjOut.withdrawWhere(single, (key) => this.loc.get(key) !== undefined);
+    if (wanted.size) cls.advertised.set(dest.key, wanted);
+    else cls.advertised.delete(dest.key);
+    return changed;
   }
 
   /**
-   * The attributes `path` would carry to this peer, or undefined when it is not sent. With an
-   * export policy that never looks at the prefix, the answer depends only on the path's interned
-   * attributes and its source, so it is computed once per attribute set and reused (a full table
-   * shares a few thousand attribute sets).
+   * A member's own answer for a node of its class table, where the class answer may not hold
+   * for it: the path came from it (split horizon), names it as ORIGINATOR_ID (RFC 4456 §8), or
+   * the next hop is its own address (RFC 4271 §5.1.3). Undefined: the class answer applies.
    */
-  exportAttrs(state: PeerState, path: Path, family: Family): Attrs | undefined {
-    const out = state.out!;
-    const cls = out.cls;
-    const to = state.cfg.ref;
-    // Answers that name this peer itself (split horizon, RFC 4456 §8 ORIGINATOR_ID) are never
-    // shared with the class: computed here, not remembered.
-    const personal = (path.peer !== undefined && path.peer.id === to.id) || (path.attrs.originatorId !== undefined && to.routerId !== 0 && path.attrs.originatorId === to.routerId);
-    const memo = state.cfg.exportPolicy.prefixIndependent && !personal;
+  private personalAnswer(state: PeerState, cls: Class): PersonalAnswer {
+    return (node: OutNode) => {
+      const path = node.path;
+      if (!path || node.attrs === null) return undefined;
+      const to = state.cfg.ref;
+      const personal = (path.peer !== undefined && path.peer.id === to.id)
+        || (path.attrs.originatorId !== undefined && to.routerId !== 0 && path.attrs.originatorId === to.routerId)
+        || (node.attrs.nextHop !== undefined && sameBytes(node.attrs.nextHop, to.address));
+      if (!personal) return undefined;
+      const verdict = this.exportVerdict(state.cfg, path, node.nlri.family, state.out);
+      if (!verdict.attrs) return null;
+      const attrs = cls.outAttrs.intern(verdict.attrs);
+      return attrs === node.attrs ? undefined : attrs;
+    };
+  }
+
+  /**
+   * The attributes `path` carries to the members of a class, or undefined when it is not sent.
+   * With an export policy that never looks at the prefix, the answer depends only on the path's
+   * interned attributes and its source, so it is computed once per attribute set and reused (a
+   * full table shares a few thousand attribute sets).
+   */
+  private exportAttrs(cls: Class, path: Path, family: Family): Attrs | undefined {
+    const { cfg, info } = cls.inputs;
+    const memo = cfg.exportPolicy.prefixIndependent;
     // The memo is a short list per attribute set (usually one entry: one source), compared
-    // field by field: no key string per route and peer (docs/performance.md).
+    // field by field: no key string per route (docs/performance.md).
     const routerId = path.peer?.routerId ?? 0;
     const entries = memo ? cls.memo.get(path.attrs) : undefined;
     if (entries) {
       for (const e of entries) {
-        if (e.source !== path.source || e.peer !== path.peer || e.routerId !== routerId || e.family !== family) continue;
-        // RFC 4271 §5.1.3: a NEXT_HOP that is this peer's own address is not sent to it.
-        if (e.result?.nextHop && sameBytes(e.result.nextHop, to.address)) break;
-        return e.result ?? undefined;
+        if (e.source === path.source && e.peer === path.peer && e.routerId === routerId && e.family === family) return e.result ?? undefined;
       }
     }
-    const verdict = this.exportVerdict(state, path, family, out);
+    const verdict = this.exportVerdict(cfg, path, family, info);
     const result = verdict.attrs ? cls.outAttrs.intern(verdict.attrs) : undefined;
-    // A refusal for want of a next hop may be this peer's own address (RFC 4271 §5.1.3): not
-    // remembered for the class either.
-    const nextHopRefused = !verdict.attrs && (verdict.reason ?? '').startsWith(NO_NEXT_HOP);
-    if (memo && !nextHopRefused) {
+    if (memo) {
       const entry: ExportMemoEntry = { source: path.source, peer: path.peer, routerId, family, result: result ?? null };
       const list = cls.memo.get(path.attrs);
       if (!list) cls.memo.set(path.attrs, [entry]);
-      else if (list.length < MAX_MEMO_ENTRIES && !list.some((e) => e.source === entry.source && e.peer === entry.peer && e.routerId === routerId && e.family === family)) list.push(entry);
+      else if (list.length < MAX_MEMO_ENTRIES) list.push(entry);
     }
     return result;
   }
 
-
   /**
-   * mayExport, export policy, then the attribute rewrite: the one code path for exportAttrs and
-   * explainExport. Without `out` (session not established) it stops after the policy.
+   * mayExport, export policy, then the attribute rewrite: the one code path for class answers,
+   * members' own answers and explainExport. Without `out` (session not established) it stops
+   * after the policy.
    */
-  private exportVerdict(state: PeerState, path: Path, family: Family, out: OutState | undefined): ExportExplanation {
-    const { ref, exportPolicy, nextHopMode } = state.cfg;
+  private exportVerdict(cfg: RibPeerConfig, path: Path, family: Family, out: PeerUpInfo | undefined): ExportExplanation {
+    const { ref, exportPolicy, nextHopMode } = cfg;
     const allowed = mayExport(path, ref);
     if (allowed !== true) return { sent: false, reason: allowed };
+    const reflector = this.reflectorFor(cfg);
     const verdict = exportPolicy.evaluate(
       { nlri: withoutPathId(path.nlri), family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
-      { direction: 'export', peer: ref, localAsn: this.reflectorFor(state).localAsn },
+      { direction: 'export', peer: ref, localAsn: reflector.localAsn },
     );
     const decidedBy = verdict.decidedBy;
     if (!verdict.accept) return { sent: false, reason: `rejected by export policy (${decidedBy})`, decidedBy };
     if (!out) return { sent: false, reason: 'session not established: nothing is sent until it is', decidedBy };
     const rewritten = rewriteForExport(verdict.attrs, path, ref, {
-      cfg: this.reflectorFor(state),
+      cfg: reflector,
       nextHopMode,
       self: out.self,
       family,
@@ -578,8 +655,8 @@ export class Rib {
   }
 
   /** The reflector settings for one peer's session: our AS there may be its own `localAsn`. */
-  private reflectorFor(state: PeerState): ReflectorConfig {
-    const local = state.cfg.localAsn;
+  private reflectorFor(cfg: RibPeerConfig): ReflectorConfig {
+    const local = cfg.localAsn;
     return local === undefined || local === this.reflector.localAsn ? this.reflector : { ...this.reflector, localAsn: local };
   }
 
@@ -598,7 +675,7 @@ export class Rib {
     const state = this.peers.get(peerId);
     if (!state) return { sent: false, reason: 'unknown peer' };
     if (state.out && !state.out.families.includes(family)) return { sent: false, reason: `${family} not negotiated with ${state.cfg.ref.name}` };
-    return this.exportVerdict(state, path, family, state.out);
+    return this.exportVerdict(state.cfg, path, family, state.out);
   }
 
   /** For `tern explain`: the peer's session state as the RIB sees it (undefined: not established). */
@@ -618,16 +695,18 @@ export class Rib {
     return found;
   }
 
-  /** What the peer's Adj-RIB-Out holds for one destination right now (as sent, not staged). */
+  /** What the peer's Adj-RIB-Out holds for one destination: what it has been sent (a change not
+   *  yet read from its class table is not there yet). */
   adjOutFor(peerId: number, dest: Destination): { nlri: Nlri; attrs: Attrs }[] {
     const out = this.peers.get(peerId)?.out;
     if (!out) return [];
-    const keys = new Set<string>([dest.key, ...(out.advertised.get(dest.key)?.keys() ?? [])]);
+    const keys = new Set<string>([dest.key, ...(out.cls.advertised.get(dest.key)?.keys() ?? [])]);
     for (const p of dest.paths) keys.add(`${dest.key}#${localPathId(p)}`);
     const found: { nlri: Nlri; attrs: Attrs }[] = [];
     for (const key of keys) {
-      const sent = out.adjOut.current(key);
-      if (sent) found.push(sent);
+      const node = out.cls.out.get(key);
+      const attrs = node && sentTo(out, node);
+      if (attrs) found.push({ nlri: node.nlri, attrs });
     }
     return found;
   }
@@ -639,8 +718,25 @@ export class Rib {
   *adjOut(peerId: number, family?: Family): Generator<{ nlri: Nlri; attrs: Attrs; family: Family }> {
     const out = this.peers.get(peerId)?.out;
     if (!out) return;
-    for (const [, s] of out.adjOut.entries(family)) yield s;
+    for (const node of out.cls.out.nodes()) {
+      if (family && node.nlri.family !== family) continue;
+      const attrs = sentTo(out, node);
+      if (attrs) yield { nlri: node.nlri, attrs, family: node.nlri.family };
+    }
   }
+}
+
+/** What a member has been sent for a node of its class table (undefined: nothing, or not yet). */
+function sentTo(out: OutState, node: OutNode): Attrs | undefined {
+  if (node.attrs === null || node.version > out.reader.maxVersion || out.reader.owed.has(node.key)) return undefined;
+  if (isWithheld(node, out.reader)) return undefined;
+  return node.attrs;
+}
+
+/** A class's identity for computing answers: no peer id, address or router id, so no answer
+ *  is refused because of who one member is (members apply that themselves). */
+function neutralRef(ref: PeerRef, n: number): PeerRef {
+  return { id: -1 - n, name: `update group ${n}`, asn: ref.asn, type: ref.type, address: new Uint8Array(0), addressText: '', rrClient: ref.rrClient, routerId: 0 };
 }
 
 function withoutPathId(n: Nlri): Nlri {

@@ -2,7 +2,7 @@
 // The RIB's shared shapes: where a path came from, the interned attributes it carries, the
 // destination (one prefix) with its candidate paths, and what the decision process concluded.
 // Pure data; the modules that act on it are decision.ts (best path), attrs.ts (interning),
-// loc-rib.ts, adj-rib-in.ts, adj-rib-out.ts, and policy/ and reflector/.
+// loc-rib.ts, adj-rib-in.ts, class-out.ts, and policy/ and reflector/.
 import type { Family, Nlri } from '../bgp/messages/types.ts';
 import type { RouteAttributes } from '../bgp/messages/route-view.ts';
 

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Adj-RIB-Out of an update group (export class, export-class.ts): the second half of update
+// groups (FRR's update-group "adj-out" + subgroup, rustbgpd's shared outbound table). The class
+// keeps ONE table of what its members should have — one node per out key (prefix, or prefix and
+// our ADD-PATH path id) — in a list ordered by the version of the node's last change. Each member
+// is a Reader: the highest version it has been sent, and nothing per route. Sending to a member
+// is a walk of the list from its version; a change is recorded once per class, however many
+// members share it (issue 5: "the work per update must not grow with the number of clients").
+//
+// What a single member has may differ from the class answer only by exclusion: split horizon,
+// ORIGINATOR_ID = its router id (RFC 4456 §8) and a next hop that is its own address (RFC 4271
+// §5.1.3) withhold a route the class announces. The node remembers the readers it is withheld
+// from (usually none, or the one peer it came from), so those peers are neither sent the route
+// nor, later, a withdrawal of what they never had.
+import type { Family, Nlri } from '../bgp/messages/types.ts';
+import type { Attrs, Path } from './types.ts';
+
+/** Changes for one peer, one family: withdrawals, and announcements grouped by attribute set
+ *  (the packer fills each UPDATE with as many prefixes of a group as fit). */
+export interface OutBatch {
+  family: Family;
+  withdrawals: Nlri[];
+  announcements: { attrs: Attrs; nlri: Nlri[] }[];
+  prefixes: number;
+}
+
+export interface OutNode {
+  readonly key: string;
+  /** The Loc-RIB's own NLRI object (with our path id under ADD-PATH): members of a class then
+   *  batch the same objects, which the encode cache recognises. */
+  readonly nlri: Nlri;
+  /** What the class sends; null: withdrawn (a tombstone, kept until every reader is past it). */
+  attrs: Attrs | null;
+  /** The Loc-RIB path the answer was computed from (per-member exclusions look at its source). */
+  path: Path | undefined;
+  version: number;
+  /** Version at which the key entered the table: no reader could have had it before. */
+  readonly createdVersion: number;
+  prev: OutNode | undefined;
+  next: OutNode | undefined;
+  inList: boolean;
+  /** Readers this (live) route is withheld from: they have nothing for the key. */
+  withheld: Reader | Reader[] | undefined;
+}
+
+/** One member's position in its class table. */
+export class Reader {
+  /** Every node at or below this version (at the time it was read) has been delivered. */
+  version = -1;
+  /** The highest version ever delivered (route refresh resets `version`, never this). */
+  maxVersion = -1;
+  /** Where the last walk stopped; checked before use, since nodes move. */
+  hint: OutNode | undefined;
+  /** Route refresh (RFC 2918 §4): nodes at or below rewindUpTo are sent again for these families only. */
+  rewindUpTo = -1;
+  rewindFamilies: Set<Family> | undefined;
+  /** Withdrawals owed from the member's previous class (its export inputs changed). */
+  readonly owed = new Map<string, Nlri>();
+  /** Live nodes withheld from this reader, per family (for its count of routes sent). */
+  readonly withheldLive = new Map<Family, number>();
+  active = true;
+
+  /** `joinVersion`: the class version when the member joined; tombstones up to it are skipped. */
+  readonly peerId: number;
+  readonly joinVersion: number;
+
+  constructor(peerId: number, joinVersion: number) {
+    this.peerId = peerId;
+    this.joinVersion = joinVersion;
+  }
+}
+
+/** A member's own answer for a node: undefined when the class answer applies. */
+export type PersonalAnswer = (node: OutNode) => Attrs | null | undefined;
+
+/** Nodes walked per take without sending anything before the walk yields (skips are cheap). */
+const SKIP_FACTOR = 8;
+/** Tombstones kept before the class looks for ones every reader has passed. */
+const MIN_PURGE = 256;
+
+export class ClassAdjRibOut {
+  private readonly table = new Map<string, OutNode>();
+  private head: OutNode | undefined;
+  private tail: OutNode | undefined;
+  private version = 0;
+  private readonly live = new Map<Family, number>();
+  /** Nodes that became tombstones, in version order (purge looks at the front). */
+  private tombstones: OutNode[] = [];
+  private tombstoneHead = 0;
+  private purgeAt = MIN_PURGE;
+
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  get(key: string): OutNode | undefined {
+    return this.table.get(key);
+  }
+
+  liveCount(family: Family): number {
+    return this.live.get(family) ?? 0;
+  }
+
+  /** Every node (live and tombstone), in no particular order. */
+  nodes(): IterableIterator<OutNode> {
+    return this.table.values();
+  }
+
+  /**
+   * Record that `key` should now carry `attrs` (null: withdrawn), computed from `path`. Returns
+   * whether members have something new to read. `touchesMember` says whether a path's source may
+   * make it personal for a member of the class; when neither the old nor the new source does and
+   * the answer is the same, nothing is re-sent.
+   */
+  stage(key: string, nlri: Nlri, attrs: Attrs | null, path: Path | undefined, touchesMember: (p: Path | undefined) => boolean): boolean {
+    const node = this.table.get(key);
+    if (!node) {
+      if (attrs === null) return false;
+      const created: OutNode = { key, nlri, attrs, path, version: ++this.version, createdVersion: this.version, prev: undefined, next: undefined, inList: false, withheld: undefined };
+      this.table.set(key, created);
+      this.bumpLive(nlri.family, 1);
+      this.append(created);
+      return true;
+    }
+    if (node.attrs === attrs && (attrs === null || samePersonalSource(node.path, path) || (!touchesMember(node.path) && !touchesMember(path)))) {
+      node.path = path;
+      return false;
+    }
+    const wasLive = node.attrs !== null;
+    if (wasLive !== (attrs !== null)) this.liveChanged(node, attrs !== null);
+    node.attrs = attrs;
+    node.path = path;
+    this.unlink(node);
+    node.version = ++this.version;
+    this.append(node);
+    if (attrs === null) this.tombstones.push(node);
+    return true;
+  }
+
+  /** A new member: it reads every live node; tombstones from before it joined are skipped. */
+  join(peerId: number): Reader {
+    return new Reader(peerId, this.version);
+  }
+
+  leave(reader: Reader): void {
+    reader.active = false;
+  }
+
+  /** RFC 2918 §4: send `family` again to this reader. */
+  rewind(reader: Reader, family: Family): void {
+    reader.rewindUpTo = Math.max(reader.rewindUpTo, reader.version);
+    (reader.rewindFamilies ??= new Set()).add(family);
+    reader.version = -1;
+    reader.hint = undefined;
+  }
+
+  hasPending(reader: Reader): boolean {
+    return reader.owed.size > 0 || (this.tail !== undefined && this.tail.version > reader.version);
+  }
+
+  /** Nodes not yet read (an upper bound of the changes to send: some may be skipped). */
+  pending(reader: Reader): number {
+    let n = reader.owed.size;
+    for (let node = this.tail; node && node.version > reader.version; node = node.prev) n++;
+    return n;
+  }
+
+  /** What the reader has (or is about to have) for `key`: the class answer unless withheld. */
+  current(reader: Reader, key: string): Attrs | undefined {
+    const node = this.table.get(key);
+    if (!node || node.attrs === null || reader.owed.has(key) || isWithheld(node, reader)) return undefined;
+    return node.attrs;
+  }
+
+  /** Routes the reader has of `family` (or of all families). */
+  sentCount(reader: Reader, family?: Family): number {
+    if (family) return this.liveCount(family) - (reader.withheldLive.get(family) ?? 0);
+    let n = 0;
+    for (const [f, c] of this.live) n += c - (reader.withheldLive.get(f) ?? 0);
+    return n;
+  }
+
+  /**
+   * Up to `limit` changes for the reader, of one family: owed withdrawals first, then the list
+   * from its version. Undefined when it has nothing left; an empty batch when the walk skipped
+   * nodes (withheld, or already sent) and should go on in another turn.
+   */
+  take(reader: Reader, limit: number, personal: PersonalAnswer): OutBatch | undefined {
+    if (reader.owed.size) return this.takeOwed(reader, limit);
+    let node = this.start(reader);
+    if (!node) return undefined;
+    const family = node.nlri.family;
+    const batch: OutBatch = { family, withdrawals: [], announcements: [], prefixes: 0 };
+    const groups = new Map<Attrs, Nlri[]>();
+    let walked = 0;
+    while (node && batch.prefixes < limit && walked < limit * SKIP_FACTOR) {
+      if (node.nlri.family !== family) break; // one family per batch: the next take starts here
+      const attrs = this.deliver(reader, node, personal);
+      if (attrs === null) batch.withdrawals.push(node.nlri);
+      else if (attrs !== undefined) {
+        let group = groups.get(attrs);
+        if (!group) groups.set(attrs, (group = []));
+        group.push(node.nlri);
+      }
+      if (attrs !== undefined) batch.prefixes++;
+      reader.version = node.version;
+      if (node.version > reader.maxVersion) reader.maxVersion = node.version;
+      walked++;
+      node = node.next;
+    }
+    reader.hint = node;
+    if (reader.rewindFamilies && reader.version >= reader.rewindUpTo) {
+      reader.rewindFamilies = undefined;
+      reader.rewindUpTo = -1;
+    }
+    for (const [attrs, nlri] of groups) batch.announcements.push({ attrs, nlri });
+    return batch;
+  }
+
+  /**
+   * Owe `reader` a withdrawal of every key it may have from its previous class that this class
+   * will not announce to it (`announces` says whether it does).
+   */
+  owe(reader: Reader, key: string, nlri: Nlri): void {
+    reader.owed.set(key, nlri);
+  }
+
+  /** Drop tombstones every reader has passed (`readers`: the members now). */
+  maybePurge(readers: Iterable<Reader>): void {
+    if (this.tombstones.length - this.tombstoneHead < this.purgeAt) return;
+    let min = Infinity;
+    for (const r of readers) if (r.active) min = Math.min(min, r.version);
+    const q = this.tombstones;
+    let i = this.tombstoneHead;
+    for (; i < q.length; i++) {
+      const node = q[i]!;
+      if (!node.inList || node.attrs !== null) continue; // revived or already gone
+      if (node.version > min) break;
+      this.unlink(node);
+      this.table.delete(node.key);
+    }
+    this.tombstones = q.slice(i);
+    this.tombstoneHead = 0;
+    this.purgeAt = Math.max(MIN_PURGE, 2 * this.tombstones.length);
+  }
+
+  // ===== Delivery =====
+  /**
+   * What to send the reader for `node`: attributes, null (withdraw) or undefined (nothing).
+   * Keeps the node's withheld list true.
+   */
+  private deliver(reader: Reader, node: OutNode, personal: PersonalAnswer): Attrs | null | undefined {
+    const family = node.nlri.family;
+    const tomb = node.attrs === null;
+    // A route refresh re-sends only its families' live routes among what was sent before.
+    if (node.version <= reader.rewindUpTo && (tomb || !reader.rewindFamilies?.has(family))) return undefined;
+    const withheld = isWithheld(node, reader);
+    if (tomb) return withheld || node.version <= reader.joinVersion ? undefined : null;
+    const own = personal(node);
+    if (own === null) {
+      if (withheld) return undefined;
+      this.addWithheld(node, reader);
+      // The reader cannot have the route when the key is newer than anything it was ever sent,
+      // or when it has not changed since the reader joined (first pass). Otherwise it may have
+      // an earlier answer: withdraw it.
+      return reader.maxVersion < node.createdVersion || node.version <= reader.joinVersion ? undefined : null;
+    }
+    if (withheld) this.removeWithheld(node, reader);
+    return own ?? node.attrs;
+  }
+
+  private addWithheld(node: OutNode, reader: Reader): void {
+    const w = node.withheld;
+    if (w === undefined) node.withheld = reader;
+    else if (Array.isArray(w)) w.push(reader);
+    else node.withheld = [w, reader];
+    bump(reader.withheldLive, node.nlri.family, 1);
+  }
+
+  private removeWithheld(node: OutNode, reader: Reader): void {
+    const w = node.withheld;
+    if (w === reader) node.withheld = undefined;
+    else if (Array.isArray(w)) {
+      const rest = w.filter((r) => r !== reader && r.active);
+      node.withheld = rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : rest;
+    }
+    bump(reader.withheldLive, node.nlri.family, -1);
+  }
+
+  /** A node turned live or dead: readers it is withheld from count it (or not) among their
+   *  withheld live routes; their "has nothing" stays true either way. */
+  private liveChanged(node: OutNode, nowLive: boolean): void {
+    const by = nowLive ? 1 : -1;
+    this.bumpLive(node.nlri.family, by);
+    const w = node.withheld;
+    if (w === undefined) return;
+    for (const r of Array.isArray(w) ? w : [w]) bump(r.withheldLive, node.nlri.family, by);
+  }
+
+  private takeOwed(reader: Reader, limit: number): OutBatch {
+    let family: Family | undefined;
+    const withdrawals: Nlri[] = [];
+    for (const [key, nlri] of reader.owed) {
+      if (withdrawals.length >= limit) break;
+      family ??= nlri.family;
+      if (nlri.family !== family) continue;
+      reader.owed.delete(key);
+      withdrawals.push(nlri);
+    }
+    return { family: family!, withdrawals, announcements: [], prefixes: withdrawals.length };
+  }
+
+  // ===== The list =====
+  /** The first node above the reader's version: its hint when still valid, else found from the
+   *  tail (the walk back is no longer than the walk forward that follows). */
+  private start(reader: Reader): OutNode | undefined {
+    const tail = this.tail;
+    if (!tail || tail.version <= reader.version) return undefined;
+    const hint = reader.hint;
+    if (hint && hint.inList && hint.version > reader.version && (!hint.prev || hint.prev.version <= reader.version)) return hint;
+    let node = tail;
+    while (node.prev && node.prev.version > reader.version) node = node.prev;
+    return node;
+  }
+
+  private append(node: OutNode): void {
+    node.prev = this.tail;
+    node.next = undefined;
+    if (this.tail) this.tail.next = node;
+    else this.head = node;
+    this.tail = node;
+    node.inList = true;
+  }
+
+  private unlink(node: OutNode): void {
+    if (!node.inList) return;
+    if (node.prev) node.prev.next = node.next;
+    else this.head = node.next;
+    if (node.next) node.next.prev = node.prev;
+    else this.tail = node.prev;
+    node.prev = node.next = undefined;
+    node.inList = false;
+  }
+
+  private bumpLive(family: Family, by: number): void {
+    bump(this.live, family, by);
+  }
+}
+
+function bump(m: Map<Family, number>, family: Family, by: number): void {
+  m.set(family, (m.get(family) ?? 0) + by);
+}
+
+export function isWithheld(node: OutNode, reader: Reader): boolean {
+  const w = node.withheld;
+  return w === reader || (Array.isArray(w) && w.includes(reader));
+}
+
+/** Same source as far as per-member exclusions can tell: the same peer and ORIGINATOR_ID. */
+function samePersonalSource(a: Path | undefined, b: Path | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.peer === b.peer && a.attrs.originatorId === b.attrs.originatorId;
+}

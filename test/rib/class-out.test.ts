@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+// The shared Adj-RIB-Out of an export class (src/rib/class-out.ts): whatever the order in which
+// routes change, peers read, ask for a route refresh, change class or restart, every peer ends
+// up holding exactly what export says it should have — computed per peer by explainExport, the
+// same code `tern explain` uses — and the work of a change is done once per class.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Rib, type RibPeerConfig } from '../../src/rib/rib.ts';
+import { encodeBatch } from '../../src/rib/packer.ts';
+import { ACCEPT_ALL, compilePolicy } from '../../src/policy/compile.ts';
+import { decodeUpdate, encodeUpdate } from '../../src/bgp/messages/update.ts';
+import { parsePrefix, prefixToString } from '../../src/bgp/messages/nlri.ts';
+import { attributesForAnnounce, routeAttributes, type RouteAttributes } from '../../src/bgp/messages/route-view.ts';
+import type { CodecContext, DecodedUpdate, Family } from '../../src/bgp/messages/types.ts';
+import type { PeerRef } from '../../src/rib/types.ts';
+import { bytesToIp, ipv4ToBytes, dottedToU32 } from '../../src/util/ip.ts';
+
+const ASN = 64512;
+const ROUTER_ID = dottedToU32('10.0.0.1')!;
+const SELF = { ipv4: ipv4ToBytes('10.0.0.1') };
+const FAMILY: Family = 'ipv4-unicast';
+const CTX: CodecContext = {
+  as4: true,
+  maxMessageSize: 4096,
+  addPathReceive: new Set<Family>(),
+  addPathSend: new Set<Family>(),
+  extendedNextHopIpv4: false,
+  peerType: 'ibgp',
+  families: new Set<Family>([FAMILY]),
+};
+const PREFIXES = ['10.128.0.0/26', '10.128.0.64/26', '10.1.0.0/24', '10.2.0.0/24', '10.128.1.0/26'];
+const PEERS = 4;
+const NO_24 = compilePolicy('no-24', [{ match: { prefixLength: [{ min: 24, max: 24 }] }, action: 'reject' }, { action: 'accept' }] as never);
+
+function client(i: number): PeerRef {
+  const address = `10.0.1.${i}`;
+  return { id: i, name: `c${i}`, asn: ASN, type: 'ibgp', address: ipv4ToBytes(address)!, addressText: address, rrClient: true, routerId: dottedToU32(address)! };
+}
+
+function attrs(nextHop: string, originatorId?: number): RouteAttributes {
+  return { origin: 0, asPath: [], nextHop: ipv4ToBytes(nextHop), localPref: 100, atomicAggregate: false, communities: [], largeCommunities: [], extendedCommunities: [], clusterList: originatorId === undefined ? [] : [dottedToU32('10.9.9.9')!], ...(originatorId === undefined ? {} : { originatorId }), unknown: [] };
+}
+
+function update(announce: string[], a: RouteAttributes, withdraw: string[] = []): DecodedUpdate {
+  const nlri = announce.map((p) => parsePrefix(p)!);
+  const withdrawn = withdraw.map((p) => parsePrefix(p)!);
+  return decodeUpdate(encodeUpdate({ type: 'update', withdrawn, attributes: nlri.length ? attributesForAnnounce(a, FAMILY, nlri, CTX) : [], nlri }, CTX).subarray(19), CTX);
+}
+
+/** A peer as the far end sees it: what it holds, built only from the UPDATEs it was sent. */
+type Held = Map<string, string>;
+
+function describeAttrs(a: RouteAttributes): string {
+  return `${a.nextHop ? bytesToIp(a.nextHop) : '-'} orig=${a.originatorId ?? '-'} cl=${a.clusterList.join(',')}`;
+}
+
+function receive(rib: Rib, ref: PeerRef, held: Held, limit: number, rounds: number): void {
+  for (let i = 0; i < rounds; i++) {
+    const batch = rib.takeOutput(ref.id, limit);
+    if (!batch) return;
+    for (const frame of encodeBatch(batch, CTX, rib.encodeCache(ref.id))) {
+      const { message } = decodeUpdate(frame.subarray(19), CTX);
+      for (const n of message.withdrawn) held.delete(prefixToString(n));
+      if (message.nlri.length) {
+        const a = describeAttrs(routeAttributes(message, FAMILY, CTX));
+        for (const n of message.nlri) held.set(prefixToString(n), a);
+      }
+    }
+  }
+}
+
+/** What export says the peer should hold now, per route (explainExport: the per-peer code path). */
+function expected(rib: Rib, ref: PeerRef): Held {
+  const want: Held = new Map();
+  for (const dest of rib.loc.values()) {
+    const best = dest.decision.best;
+    if (!best) continue;
+    const verdict = rib.explainExport(ref.id, best, dest.family);
+    if (verdict.sent && verdict.attrs) want.set(prefixToString(dest.nlri), describeAttrs(verdict.attrs));
+  }
+  return want;
+}
+
+type Op =
+  | { kind: 'announce'; from: number; prefix: number; nextHop: number; originator: number }
+  | { kind: 'withdraw'; from: number; prefix: number }
+  | { kind: 'read'; peer: number; limit: number }
+  | { kind: 'refresh'; peer: number }
+  | { kind: 'policy'; peer: number; strict: boolean }
+  | { kind: 'restart'; peer: number };
+
+const peerIndex = fc.integer({ min: 0, max: PEERS - 1 });
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('announce' as const), from: peerIndex, prefix: fc.integer({ min: 0, max: PREFIXES.length - 1 }), nextHop: fc.integer({ min: 0, max: PEERS }), originator: fc.integer({ min: -3, max: PEERS - 1 }) }),
+  fc.record({ kind: fc.constant('withdraw' as const), from: peerIndex, prefix: fc.integer({ min: 0, max: PREFIXES.length - 1 }) }),
+  fc.record({ kind: fc.constant('read' as const), peer: peerIndex, limit: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('refresh' as const), peer: peerIndex }),
+  fc.record({ kind: fc.constant('policy' as const), peer: peerIndex, strict: fc.boolean() }),
+  fc.record({ kind: fc.constant('restart' as const), peer: peerIndex }),
+);
+
+function config(ref: PeerRef, strict: boolean): RibPeerConfig {
+  return { ref, importPolicy: ACCEPT_ALL, exportPolicy: strict ? NO_24 : ACCEPT_ALL, nextHopMode: 'auto', allowOwnAs: 0 };
+}
+
+function run(ops: Op[]): { rib: Rib; peers: PeerRef[]; held: Held[] } {
+  const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
+  const peers = Array.from({ length: PEERS }, (_, i) => client(i + 2));
+  const held: Held[] = peers.map(() => new Map());
+  const info = { families: [FAMILY], addPathTx: new Set<Family>(), self: SELF };
+  for (const ref of peers) rib.setPeer(config(ref, false));
+  for (const ref of peers) rib.peerUp(ref.id, info);
+  for (const o of ops) {
+    switch (o.kind) {
+      case 'announce': {
+        // Next hop: one of the peers' own addresses (RFC 4271 §5.1.3) or a third party; the
+        // ORIGINATOR_ID may name a peer (RFC 4456 §8).
+        const nextHop = o.nextHop < PEERS ? peers[o.nextHop]!.addressText : '10.0.9.9';
+        const originator = o.originator >= 0 ? peers[o.originator]!.routerId : undefined;
+        rib.applyUpdate(peers[o.from]!.id, update([PREFIXES[o.prefix]!], attrs(nextHop, originator)), CTX, 0);
+        break;
+      }
+      case 'withdraw':
+        rib.applyUpdate(peers[o.from]!.id, update([], attrs('10.0.9.9'), [PREFIXES[o.prefix]!]), CTX, 0);
+        break;
+      case 'read':
+        receive(rib, peers[o.peer]!, held[o.peer]!, o.limit, 1);
+        break;
+      case 'refresh':
+        rib.refreshOut(peers[o.peer]!.id, FAMILY);
+        break;
+      case 'policy':
+        rib.setPeer(config(peers[o.peer]!, o.strict));
+        rib.reexport(peers[o.peer]!.id);
+        break;
+      case 'restart': {
+        const ref = peers[o.peer]!;
+        rib.peerDown(ref.id);
+        rib.withdrawAll(ref.id);
+        held[o.peer] = new Map();
+        rib.peerUp(ref.id, info);
+        break;
+      }
+    }
+  }
+  peers.forEach((ref, i) => receive(rib, ref, held[i]!, 2, 1000));
+  return { rib, peers, held };
+}
+
+describe('class Adj-RIB-Out (update groups, second half)', () => {
+  it('every peer ends up holding exactly what export says, whatever the interleaving', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const { rib, peers, held } = run(ops);
+        peers.forEach((ref, i) => {
+          const want = expected(rib, ref);
+          assert.deepEqual(new Map([...held[i]!].sort()), new Map([...want].sort()), `${ref.name}`);
+          assert.equal(rib.sentCount(ref.id, FAMILY), want.size, `${ref.name}: routes sent`);
+          assert.equal(rib.hasPending(ref.id), false);
+          assert.deepEqual([...rib.adjOut(ref.id)].map((r) => prefixToString(r.nlri)).sort(), [...want.keys()].sort(), `${ref.name}: show routes adj-out`);
+        });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a route from a member is neither sent back to it nor withdrawn from it (split horizon)', () => {
+    const { rib, peers, held } = run([{ kind: 'announce', from: 0, prefix: 0, nextHop: 4, originator: -1 }]);
+    assert.deepEqual([...held[0]!.keys()], []);
+    assert.deepEqual([...held[1]!.keys()], ['10.128.0.0/26']);
+    // Then the route goes: members that have it get a withdrawal; the source has nothing to get.
+    rib.applyUpdate(peers[0]!.id, update([], attrs('10.0.9.9'), ['10.128.0.0/26']), CTX, 0);
+    assert.equal(rib.takeOutput(peers[0]!.id, 100)?.withdrawals.length ?? 0, 0, 'no withdrawal of what it never had');
+    assert.equal(rib.takeOutput(peers[1]!.id, 100)?.withdrawals.length, 1);
+  });
+
+  it('one change is recorded once for the class, however many members read it', () => {
+    const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
+    const peers = Array.from({ length: 200 }, (_, i) => client(i + 2));
+    for (const ref of peers) rib.setPeer(config(ref, false));
+    for (const ref of peers) rib.peerUp(ref.id, { families: [FAMILY], addPathTx: new Set<Family>(), self: SELF });
+    assert.deepEqual(rib.exportClassSizes(), [200]);
+    rib.applyUpdate(peers[0]!.id, update(['10.128.0.0/26'], attrs(peers[0]!.addressText)), CTX, 0);
+    assert.equal(rib.pending(peers[1]!.id), 1, 'one node in the shared table');
+    const first = rib.takeOutput(peers[1]!.id, 10)!;
+    const second = rib.takeOutput(peers[2]!.id, 10)!;
+    assert.equal(first.announcements[0]!.nlri[0], second.announcements[0]!.nlri[0], 'the same NLRI object: one table, not a copy per peer');
+    assert.equal(first.announcements[0]!.attrs, second.announcements[0]!.attrs);
+  });
+
+  it('tombstones go once every member has read them, and a lagging member still gets its withdrawals', () => {
+    const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
+    const [src, fast, slow] = [client(2), client(3), client(4)];
+    for (const ref of [src, fast, slow]) rib.setPeer(config(ref, false));
+    for (const ref of [src, fast, slow]) rib.peerUp(ref.id, { families: [FAMILY], addPathTx: new Set<Family>(), self: SELF });
+    const held = { fast: new Map() as Held, slow: new Map() as Held };
+    const many = Array.from({ length: 1200 }, (_, i) => `10.${(i >> 8) + 10}.${i & 255}.0/24`);
+    for (let i = 0; i < many.length; i += 400) rib.applyUpdate(src.id, update(many.slice(i, i + 400), attrs('10.0.9.9')), CTX, 0);
+    receive(rib, fast, held.fast, 5000, 10);
+    receive(rib, slow, held.slow, 5000, 10);
+    for (let i = 0; i < 1000; i += 500) rib.applyUpdate(src.id, update([], attrs('10.0.9.9'), many.slice(i, i + 500)), CTX, 0);
+    receive(rib, fast, held.fast, 5000, 10);
+    receive(rib, src, new Map(), 5000, 10);
+    assert.equal(held.fast.size, 200);
+    // slow has not read the withdrawals yet: the tombstones must still be there for it.
+    receive(rib, slow, held.slow, 7, 1000);
+    assert.equal(held.slow.size, 200);
+    assert.equal(rib.sentCount(slow.id, FAMILY), 200);
+  });
+});
