@@ -197,7 +197,7 @@ export class Rib {
         const key = prefixKey(n);
         const old = state.adjIn.get(key);
         state.adjIn.set(key, entry);
-        if (this.importEntry(state, entry, old?.path, changed)) result.announced++;
+        if (this.importEntry(state, entry, key, old?.path, changed)) result.announced++;
         else result.rejected++;
       }
     }
@@ -256,11 +256,11 @@ export class Rib {
     const state = this.peers.get(peerId);
     if (!state) return;
     const changed = new Set<Destination>();
-    for (const e of state.adjIn.values()) this.importEntry(state, e, e.path, changed);
+    for (const [key, e] of state.adjIn) this.importEntry(state, e, key, e.path, changed);
     this.propagate(changed);
   }
 
-  private importEntry(state: PeerState, entry: AdjInEntry, old: Path | undefined, changed: Set<Destination>): boolean {
+  private importEntry(state: PeerState, entry: AdjInEntry, key: string, old: Path | undefined, changed: Set<Destination>): boolean {
     const { ref } = state.cfg;
     const { attrs, reason } = this.importVerdict(state, entry);
     if (!attrs) {
@@ -271,7 +271,8 @@ export class Rib {
     }
     entry.rejected = undefined;
     const path: Path = {
-      destKey: destKeyOf(entry.nlri),
+      // Without a path id the Adj-RIB-In key is the destination key: one string, not two.
+      destKey: entry.nlri.pathId === undefined ? key : destKeyOf(entry.nlri),
       nlri: entry.nlri,
       source: 'bgp',
       peer: ref,

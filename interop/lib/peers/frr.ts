@@ -12,6 +12,8 @@ import { run, startDaemon, stopDaemon, type DaemonProcess } from '../proc.ts';
 import { waitFor } from '../wait.ts';
 import type { Family, PeerDriver, PeerSpec, RouteDetail, RouteInfo, SessionStatus } from '../types.ts';
 
+import { readFile } from 'node:fs/promises';
+
 export const FRR = { bgpd: '/usr/lib/frr/bgpd', zebra: '/usr/lib/frr/zebra', vtysh: '/usr/bin/vtysh' };
 
 function frrConfig(spec: PeerSpec): string {
@@ -25,6 +27,8 @@ function frrConfig(spec: PeerSpec): string {
     ' no bgp ebgp-requires-policy',
     ' no bgp network import-check',
     ' no bgp default ipv4-unicast',
+    // NOTIFICATIONs received go to the log too: a reconnect attempt overwrites show's last reset.
+    ' bgp log-neighbor-changes',
   ];
   for (const s of spec.sessions) {
     out.push(
@@ -205,8 +209,16 @@ export class FrrPeer implements PeerDriver {
     return routes;
   }
 
+  /** The last NOTIFICATION the neighbor sent us: from show, or (when a failed reconnect has
+   *  already replaced show's "last reset") from bgpd's log. */
   async notificationReport(label: string): Promise<string> {
-    return describe(await this.neighbor(label));
+    const shown = describe(await this.neighbor(label));
+    if (/notification/i.test(shown)) return shown;
+    const marker = `%NOTIFICATION: received from neighbor ${this.address(label)} `;
+    const logged = (await readFile(this.bgpdLog, 'utf8').catch(() => '')).split('\n').filter((l) => l.includes(marker)).at(-1);
+    // FRR: %NOTIFICATION: received from neighbor A 6/2 (Cease/Administrative Shutdown) "text"
+    const m = logged?.match(/ (\d+\/\d+) \(([^)]*)\)(?: "(.*)")?/);
+    return m ? `BGP Notification received: ${m[2]} (${m[1]})${m[3] !== undefined ? ` "${m[3]}"` : ''}` : shown;
   }
 
   logs(): string[] {

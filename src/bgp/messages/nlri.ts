@@ -31,6 +31,11 @@ export function maxPrefixLength(family: Family): number {
 export function decodePrefixes(r: Reader, family: Family, addPath: boolean): Nlri[] {
   const out: Nlri[] = [];
   const max = maxPrefixLength(family);
+  // One copy of the whole field, and every address a view into it: the frame buffer is reused
+  // by the session layer, and one ArrayBuffer per UPDATE instead of one per prefix saves the
+  // RIB about 140 bytes a route (docs/performance.md).
+  const fieldStart = r.offset;
+  const field = r.buf.slice(fieldStart, r.end);
   const buf = r.buf;
   while (r.offset < r.end) {
     let pathId: number | undefined;
@@ -42,8 +47,7 @@ export function decodePrefixes(r: Reader, family: Family, addPath: boolean): Nlr
     if (length > max) throw BgpNotificationError.invalidNetworkField(`${family}: prefix length ${length} > ${max}`);
     const octets = (length + 7) >> 3;
     if (r.offset + octets > r.end) throw BgpNotificationError.invalidNetworkField(`${family}: /${length} prefix overruns the field`);
-    // A copy, not a view: the frame buffer is reused by the session layer and the RIB keeps this.
-    const address = buf.slice(r.offset, r.offset + octets);
+    const address = field.subarray(r.offset - fieldStart, r.offset - fieldStart + octets);
     r.offset += octets;
     out.push(pathId === undefined ? { family, length, address } : { family, length, address, pathId });
   }
