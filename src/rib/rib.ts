@@ -192,12 +192,16 @@ export class Rib {
         continue;
       }
       const raw = routeAttributes(message, family, ctx);
+      // Every prefix of the UPDATE shares its attributes: with an import policy that never looks
+      // at the prefix, the loop checks and the policy run once per UPDATE, not once per prefix.
+      let shared: ImportExplanation | undefined;
       for (const n of nlri) {
         const entry: AdjInEntry = { nlri: n, family, raw, stale: false, receivedAt: now };
         const key = prefixKey(n);
         const old = state.adjIn.get(key);
         state.adjIn.set(key, entry);
-        if (this.importEntry(state, entry, key, old?.path, changed)) result.announced++;
+        if (state.cfg.importPolicy.prefixIndependent) shared ??= this.importVerdict(state, entry);
+        if (this.importEntry(state, entry, key, old?.path, changed, shared)) result.announced++;
         else result.rejected++;
       }
     }
@@ -260,9 +264,9 @@ export class Rib {
     this.propagate(changed);
   }
 
-  private importEntry(state: PeerState, entry: AdjInEntry, key: string, old: Path | undefined, changed: Set<Destination>): boolean {
+  private importEntry(state: PeerState, entry: AdjInEntry, key: string, old: Path | undefined, changed: Set<Destination>, shared?: ImportExplanation): boolean {
     const { ref } = state.cfg;
-    const { attrs, reason } = this.importVerdict(state, entry);
+    const { attrs, reason } = shared ?? this.importVerdict(state, entry);
     if (!attrs) {
       entry.rejected = reason;
       entry.path = undefined;
