@@ -69,6 +69,8 @@ export class Daemon {
   readonly rib: Rib;
   readonly speaker: Speaker;
   readonly peers = new Map<string, PeerEntry>();
+  private peersByAddress?: Map<string, PeerEntry>;
+  private peersByAddressSize = -1;
   readonly startedAt = Date.now();
   readonly events: DaemonEvents = new EventEmitter();
   kernel?: KernelSync;
@@ -231,9 +233,28 @@ export class Daemon {
     };
   }
 
+  /** The configured peer with this address (an index: 1000 clients connecting at once must not
+   *  compare every address with every peer). */
+  private peerByAddress(remote: string): PeerEntry | undefined {
+    const key = addressKey(remote);
+    if (key === undefined) return undefined;
+    if (!this.peersByAddress || this.peersByAddressSize !== this.peers.size) {
+      this.peersByAddress = new Map();
+      for (const p of this.peers.values()) {
+        const k = addressKey(p.config.address);
+        if (k !== undefined) this.peersByAddress.set(k, p);
+      }
+      this.peersByAddressSize = this.peers.size;
+    }
+    const hit = this.peersByAddress.get(key);
+    // Checked against the live table: an entry replaced under the same count is found anyway.
+    if (hit && this.peers.get(hit.config.name) === hit) return hit;
+    return [...this.peers.values()].find((p) => addressKey(p.config.address) === key);
+  }
+
   private onIncoming(socket: Socket): void {
     const remote = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const entry = [...this.peers.values()].find((p) => sameAddress(p.config.address, remote));
+    const entry = this.peerByAddress(remote);
     if (!entry) {
       this.log.warn({ remote, port: socket.remotePort }, 'connection from an address that is not a configured peer: closed');
       socket.destroy();
@@ -378,8 +399,8 @@ function originatedRoutes(config: TernConfig): LocalRoute[] {
   }));
 }
 
-function sameAddress(configured: string, remote: string): boolean {
-  const a = ipToBytes(configured.split('%')[0]!);
-  const b = ipToBytes(remote.split('%')[0]!);
-  return !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
+/** Canonical form of an address (zone index dropped): equal keys ⇔ equal addresses. */
+function addressKey(address: string): string | undefined {
+  const bytes = ipToBytes(address.split('%')[0]!);
+  return bytes ? bytes.join('.') : undefined;
 }

@@ -22,6 +22,14 @@ import { ipToBytes, ipv4ToBytes, ipv6ToBytes } from './util/ip.ts';
 const BATCH_PREFIXES = 2000;
 /** Time spent sending per event-loop turn before yielding, ms. */
 const FLUSH_BUDGET_MS = 20;
+/**
+ * Least time between two sends to one peer while changes keep coming, ms (BIRD sends when the
+ * socket is writable, FRR update groups wait a coalesce time). Changes that arrive meanwhile
+ * leave together: with 1000 route-reflector clients and routes arriving one by one, sending each
+ * change at once made one socket write per client per change, most of the CPU
+ * (docs/performance.md). The first change after a quiet spell still goes at once.
+ */
+const COALESCE_MS = 100;
 /** Stop encoding while this many bytes wait for the socket ('drain' resumes). */
 const HIGH_WATER_BYTES = 512 * 1024;
 
@@ -371,9 +379,9 @@ export class Speaker {
     const { session, rib } = p.opts;
     const id = rib.ref.id;
     if (!p.up || this.deferring) return;
-    const interval = p.opts.advertisementInterval * 1000;
+    const interval = Math.max(p.opts.advertisementInterval * 1000, COALESCE_MS);
     const wait = p.lastFlush + interval - Date.now();
-    if (interval > 0 && wait > 0 && this.rib.hasPending(id)) {
+    if (wait > 0 && this.rib.hasPending(id)) {
       p.intervalTimer = setTimeout(() => {
         p.intervalTimer = undefined;
         this.scheduleFlush(id);

@@ -176,11 +176,21 @@ export class ClassAdjRibOut {
     return node.attrs;
   }
 
-  /** Routes the reader has of `family` (or of all families). */
-  sentCount(reader: Reader, family?: Family): number {
-    if (family) return this.liveCount(family) - (reader.withheldLive.get(family) ?? 0);
+  /**
+   * Routes the reader has of `family` (or of all families), counting changes it has not read
+   * yet as if it had: the class's live routes, less those withheld from it, corrected for the
+   * unread nodes whose exclusion changes (a walk of its unread changes only).
+   */
+  sentCount(reader: Reader, personal: PersonalAnswer, family?: Family): number {
     let n = 0;
-    for (const [f, c] of this.live) n += c - (reader.withheldLive.get(f) ?? 0);
+    for (const [f, c] of this.live) if (!family || f === family) n += c - (reader.withheldLive.get(f) ?? 0);
+    for (let node = this.tail; node && node.version > reader.version; node = node.prev) {
+      if (node.attrs === null || (family && node.nlri.family !== family)) continue;
+      const withheld = isWithheld(node, reader);
+      const own = personal(node);
+      if (own === null && !withheld) n--;
+      else if (own !== null && withheld) n++;
+    }
     return n;
   }
 

@@ -511,7 +511,7 @@ export class Rib {
 
   sentCount(peerId: number, family?: Family): number {
     const out = this.peers.get(peerId)?.out;
-    return out ? out.cls.out.sentCount(out.reader, family) : 0;
+    return out ? out.cls.out.sentCount(out.reader, out.personal, family) : 0;
   }
 
   private propagate(changed: Set<Destination>): void {
