@@ -317,11 +317,20 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
   send(frames: Uint8Array[]): boolean {
     const conn = this.established();
     if (!conn) return false;
+    const updates: Uint8Array[] = [];
     conn.corked(() => {
       for (const frame of frames) {
-        this.countOut(frame[18] === MessageType.RouteRefresh ? 'ROUTE-REFRESH' : 'UPDATE');
-        conn.enqueue(frame[18] === MessageType.RouteRefresh ? 'route-refresh' : 'update', frame);
+        const refresh = frame[18] === MessageType.RouteRefresh;
+        this.countOut(refresh ? 'ROUTE-REFRESH' : 'UPDATE');
+        // RFC 7313 §4: BoRR and EoRR (subtype, octet 21, not 0) bracket the UPDATEs: they keep
+        // their place among them; a plain request may go ahead.
+        if (refresh && frame[21] === 0) conn.enqueue('route-refresh', frame);
+        else updates.push(frame);
       }
+      // One buffer for the batch: one socket write request, not one per UPDATE (a batch to a
+      // route-reflector client is often a thousand small UPDATEs; docs/performance.md).
+      if (updates.length === 1) conn.enqueue('update', updates[0]!);
+      else if (updates.length > 1) conn.enqueue('update', Buffer.concat(updates));
     });
     return true;
   }
