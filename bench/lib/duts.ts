@@ -76,6 +76,10 @@ function pidOf(proc: DaemonProcess): number {
 }
 
 // ===== Tern =====
+/** Node flags for the DUT: the ones Tern's service files use (deploy/), overridable by
+ *  TERN_NODE_ARGS (space-separated) to measure others. */
+const TERN_NODE_ARGS = (process.env.TERN_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 async function startTern(lab: Lab, dir: string, spec: DutSpec): Promise<Dut> {
   const socket = join(dir, 'tern.ctl');
   const config = {
@@ -91,7 +95,7 @@ async function startTern(lab: Lab, dir: string, spec: DutSpec): Promise<Dut> {
   const file = join(dir, 'tern.json');
   writeFileSync(file, JSON.stringify(config, null, 1));
   const entry = await ternEntry();
-  const proc = startDaemon('tern', process.execPath, [...(spec.nodeArgs ?? []), entry, 'run', '--config', file], join(dir, 'tern.log'), lab.dutNs);
+  const proc = startDaemon('tern', process.execPath, [...TERN_NODE_ARGS, ...(spec.nodeArgs ?? []), entry, 'run', '--config', file], join(dir, 'tern.log'), lab.dutNs);
   await waitSocket(socket, proc);
   return {
     name: 'tern',
