@@ -158,7 +158,8 @@ async function runKernel(params: Record<string, number>, ctx: RunContext): Promi
     }
     if (duts.includes('tern')) {
       const entry = await ternEntry();
-      const args = [entry, 'run', '--config', file('tern.json', JSON.stringify(ternConfig(dir))), '--log-level', 'warn'];
+      // TERN_NODE_ARGS: Node flags for the DUT (e.g. --cpu-prof), as in lib/duts.ts.
+      const args = [...(process.env.TERN_NODE_ARGS ?? '').split(' ').filter(Boolean), entry, 'run', '--config', file('tern.json', JSON.stringify(ternConfig(dir))), '--log-level', 'warn'];
       const tern = startDaemon('tern', process.execPath, args, join(dir, 'tern.log'), ternNs);
       procs.push(tern);
       started.tern = { ns: ternNs, proc: tern };
@@ -178,7 +179,8 @@ async function runKernel(params: Record<string, number>, ctx: RunContext): Promi
     ok = true;
     return runs;
   } finally {
-    await Promise.allSettled(procs.map((p) => stopDaemon(p, 'SIGKILL')));
+    // SIGTERM first (SIGKILL after 5 s): a Tern run under --cpu-prof writes its profile on exit.
+    await Promise.allSettled(procs.map((p) => stopDaemon(p, 'SIGTERM')));
     topology.destroySync();
     if (ok && process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
     else ctx.log(`logs and configs kept in ${dir}`);

@@ -8,7 +8,7 @@ import { decodeNetlink, encodeDumpRequest, encodeRouteRequest, type DumpKind, ty
 
 const NETLINK_ROUTE = 0;
 /** Requests per datagram: the kernel queues one ack each in our receive buffer. */
-const BATCH = 100;
+const BATCH = 256;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface RouteResult {
@@ -20,6 +20,8 @@ export interface RouteResult {
 interface Pending {
   resolve: (r: RouteResult) => void;
   timer: NodeJS.Timeout;
+  /** The last request of a batch, the only one sent with NLM_F_ACK: the others of the batch. */
+  batch?: number[];
 }
 
 interface DumpState {
@@ -72,15 +74,26 @@ export class NetlinkChannel {
     const results: Promise<RouteResult>[] = [];
     for (let i = 0; i < requests.length; i += BATCH) {
       const parts: Buffer[] = [];
-      for (const { op, route } of requests.slice(i, i + BATCH)) {
+      // One timer per batch, not one per route (100k routes made 100k timers; docs/kernel.md).
+      const timer = setTimeout(() => this.expire(seqs), REQUEST_TIMEOUT_MS);
+      const seqs: number[] = [];
+      const batch = requests.slice(i, i + BATCH);
+      batch.forEach(({ op, route }, j) => {
         const seq = this.nextSeq();
-        parts.push(Buffer.from(encodeRouteRequest(op, route, seq)));
-        results.push(this.await(seq));
-      }
+        // netlink(7): the kernel answers NLM_F_ACK requests with an ack and reports an error for
+        // any request. Only the batch's last request asks for an ack: the socket processes
+        // requests in order, so when its answer arrives every earlier error has been read, and
+        // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
+        const last = j === batch.length - 1;
+        parts.push(Buffer.from(encodeRouteRequest(op, route, seq, { ack: last })));
+        results.push(this.await(seq, timer, last ? [...seqs] : undefined));
+        seqs.push(seq);
+      });
       const sent = this.socket.send(parts);
       if (sent < 0) return this.failAll(results, requests.length, `netlink send failed: errno ${-sent}`);
       // Let the acks of this batch drain before the next one fills the receive buffer.
       await Promise.all(results.slice(i));
+      clearTimeout(timer);
     }
     return Promise.all(results);
   }
@@ -95,14 +108,19 @@ export class NetlinkChannel {
     return Promise.all(results);
   }
 
-  private await(seq: number): Promise<RouteResult> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(seq);
-        resolve({ ok: false, message: 'no answer from the kernel' });
-      }, REQUEST_TIMEOUT_MS);
-      this.pending.set(seq, { resolve, timer });
-    });
+  /** The kernel's answer to request `seq`; `timer` is its batch's (see expire). */
+  private await(seq: number, timer: NodeJS.Timeout, batch?: number[]): Promise<RouteResult> {
+    return new Promise((resolve) => this.pending.set(seq, batch ? { resolve, timer, batch } : { resolve, timer }));
+  }
+
+  /** A batch's time is up: requests still without an answer fail. */
+  private expire(seqs: number[]): void {
+    for (const seq of seqs) {
+      const p = this.pending.get(seq);
+      if (!p) continue;
+      this.pending.delete(seq);
+      p.resolve({ ok: false, message: 'no answer from the kernel' });
+    }
   }
 
   private nextSeq(): number {
@@ -140,8 +158,15 @@ export class NetlinkChannel {
       const p = this.pending.get(ev.seq);
       if (!p) continue;
       this.pending.delete(ev.seq);
-      clearTimeout(p.timer);
+      // The timer is the batch's: routes() clears it once every answer is in.
       p.resolve(ev.kind === 'ack' ? { ok: true } : { ok: false, errno: ev.errno, ...(ev.message ? { message: ev.message } : {}) });
+      // The batch's last answer: requests of the batch without an error report succeeded.
+      for (const seq of p.batch ?? []) {
+        const q = this.pending.get(seq);
+        if (!q) continue;
+        this.pending.delete(seq);
+        q.resolve({ ok: true });
+      }
     }
   }
 }

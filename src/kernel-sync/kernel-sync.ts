@@ -24,6 +24,8 @@ import { KernelView, routeKey } from './kernel-view.ts';
 import { desiredRoute, sameRoute, type ProgramSettings } from './resolve.ts';
 import { prefixToString } from '../bgp/messages/nlri.ts';
 import { RTMGRP, RTN, RTPROT, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
+import { RTM } from './rtnetlink/constants.ts';
+import type { NlMessage } from './rtnetlink/nlmsg.ts';
 
 export interface KernelSyncOptions {
   learn: boolean;
@@ -105,6 +107,7 @@ export class KernelSync {
     this.monitor = NetlinkSocket.open(0, groups, { receiveBufferBytes: 8 << 20, onEvent: (e) => this.onMonitor(e) });
     await this.fullDump();
     this.adoptOwnRoutes();
+    this.view.owned.clear(); // adopted into `programmed`; not kept twice
     if (this.opts.program) {
       this.rib.destinationListeners.push((dest) => this.markDirty(dest.key));
       for (const dest of this.rib.loc.values()) this.dirty.add(dest.key);
@@ -207,7 +210,7 @@ export class KernelSync {
     }
     let events;
     try {
-      events = decodeNetlink(e.data);
+      events = decodeNetlink(e.data, this.isOwnRouteEcho);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'undecodable netlink notification: full resync');
       void this.resync();
@@ -221,6 +224,10 @@ export class KernelSync {
     if (addressesChanged) this.afterAddressChange();
   }
 
+  /** RTM_NEWROUTE of our own protocol (rtmsg octet 5): the echo of a route we installed, which
+   *  nothing acts on (onOwnRouteEvent watches deletions), so it is not even decoded. */
+  private readonly isOwnRouteEcho = (m: NlMessage): boolean => m.header.type === RTM.NEWROUTE && m.payload.remaining >= 8 && m.payload.buf[m.payload.offset + 5] === this.opts.protocol;
+
   /** One monitor event; returns true when interfaces or addresses changed. */
   private applyNotification(kind: 'new' | 'del', m: RtMessage): boolean {
     if (m.type === 'link') {
@@ -232,11 +239,13 @@ export class KernelSync {
       return true;
     }
     if (!this.inTable(m)) return false;
-    this.view.apply(kind, m);
     if (m.protocol === this.opts.protocol) {
+      // Our own routes echoed back: `programmed` already knows them; the view keeps only what
+      // a start-up dump found (for adoption), not a second copy of every route we install.
       this.onOwnRouteEvent(kind, m);
       return false;
     }
+    this.view.apply(kind, m);
     if (this.opts.learn && this.learnable(m)) {
       const local = this.toLocal(m);
       if (kind === 'new') this.rib.upsertLocalRoute(local, Date.now());
@@ -261,7 +270,9 @@ export class KernelSync {
     // One lookup by prefix, not a scan: the monitor echoes every route we delete ourselves, and a
     // scan per echo made removing N routes O(N²) (10,000 took 50 s).
     const p = this.programmed.get(prefixKey(nlriOf(m, m.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast')));
-    if (p && p.state === 'installed' && p.route && routeKey(p.route.family, p.route.dst, p.route.dstLength, p.route.priority ?? 0) === routeKey(m.family, m.dst, m.dstLength, m.priority ?? 0)) {
+    // A destination the Loc-RIB no longer has is one we are removing ourselves: the echo of our
+    // own delete may arrive before its ack, and must not queue a second delete.
+    if (p && p.state === 'installed' && this.rib.loc.get(p.destKey) && p.route && routeKey(p.route.family, p.route.dst, p.route.dstLength, p.route.priority ?? 0) === routeKey(m.family, m.dst, m.dstLength, m.priority ?? 0)) {
       p.state = 'pending';
       this.dirty.add(p.destKey);
       this.scheduleFlush();
@@ -280,6 +291,7 @@ export class KernelSync {
     try {
       this.stats.resyncs++;
       await this.fullDump();
+      this.view.owned.clear(); // `programmed` is the record of our routes
       if (this.opts.program) {
         for (const p of this.programmed.values()) if (p.state === 'installed') p.state = 'pending';
         for (const key of this.programmed.keys()) this.dirty.add(key);

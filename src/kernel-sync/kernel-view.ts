@@ -5,13 +5,16 @@
 // masked destination, metric — the kernel's own identity of a route (with the table).
 import type { RouteMessage } from './rtnetlink/index.ts';
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 export function routeKey(family: number, dst: Uint8Array | undefined, dstLength: number, priority = 0): string {
   const size = family === 2 ? 4 : 16;
   let k = `${family}/${dstLength}/`;
   for (let i = 0; i < size; i++) {
-    const bits = Math.max(0, Math.min(8, dstLength - i * 8));
-    const byte = (dst?.[i] ?? 0) & ((0xff << (8 - bits)) & 0xff);
-    k += byte.toString(16).padStart(2, '0');
+    const bits = dstLength - i * 8;
+    // Bits past the prefix length are not part of the destination: masked off.
+    const byte = bits >= 8 ? (dst?.[i] ?? 0) : bits <= 0 ? 0 : (dst?.[i] ?? 0) & (0xff << (8 - bits)) & 0xff;
+    k += HEX[byte]!;
   }
   return `${k}/${priority}`;
 }
@@ -22,6 +25,9 @@ export class KernelView {
   /** Routes of Tern's protocol found in the kernel. */
   readonly owned = new Map<string, RouteMessage>();
   private readonly byPrefix = new Map<string, RouteMessage[]>();
+  /** Longest-prefix matches by address, valid until other protocols' routes change: every route
+   *  towards one next hop resolves it the same way (100k routes, one lookup; docs/kernel.md). */
+  private readonly lookups = new Map<string, RouteMessage | undefined>();
 
   readonly protocol: number;
 
@@ -32,6 +38,7 @@ export class KernelView {
   apply(kind: 'new' | 'del', r: RouteMessage): void {
     const key = routeKey(r.family, r.dst, r.dstLength, r.priority ?? 0);
     const table = r.protocol === this.protocol ? this.owned : this.others;
+    if (table === this.others) this.lookups.clear();
     if (kind === 'del') {
       table.delete(key);
       if (table === this.others) this.unindex(key, r);
@@ -49,10 +56,20 @@ export class KernelView {
     this.others.clear();
     this.owned.clear();
     this.byPrefix.clear();
+    this.lookups.clear();
   }
 
   /** Longest-prefix match among other protocols' unicast routes (lowest metric on ties). */
   lookup(address: Uint8Array): RouteMessage | undefined {
+    const cacheKey = String.fromCharCode(...address);
+    if (this.lookups.has(cacheKey)) return this.lookups.get(cacheKey);
+    const found = this.longestMatch(address);
+    if (this.lookups.size >= 4096) this.lookups.clear();
+    this.lookups.set(cacheKey, found);
+    return found;
+  }
+
+  private longestMatch(address: Uint8Array): RouteMessage | undefined {
     const family = address.length === 4 ? 2 : 10;
     for (let len = address.length * 8; len >= 0; len--) {
       const hits = this.byPrefix.get(routeKey(family, address, len));

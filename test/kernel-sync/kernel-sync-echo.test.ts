@@ -24,16 +24,18 @@ const opts: KernelSyncOptions = {
 
 interface Internals { dirty: Set<string>; onOwnRouteEvent(kind: 'new' | 'del', m: RouteMessage): void }
 
-function syncWith(n: number): { k: KernelSync; routes: RouteMessage[]; internals: Internals } {
-  const k = new KernelSync(opts, { loc: new Map(), destinationListeners: [] } as unknown as Rib, { events: new EventEmitter() } as unknown as Speaker, silent);
+function syncWith(n: number): { k: KernelSync; routes: RouteMessage[]; loc: Map<string, unknown>; internals: Internals } {
+  const loc = new Map<string, unknown>();
+  const k = new KernelSync(opts, { loc, destinationListeners: [] } as unknown as Rib, { events: new EventEmitter() } as unknown as Speaker, silent);
   const routes: RouteMessage[] = [];
   for (let i = 0; i < n; i++) {
     const route = kroute(`100.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`, { protocol: RTPROT.BIRD, gateway: ip('10.0.0.2'), oif: IF.eth0 });
     const nlri = { family: 'ipv4-unicast' as const, length: 32, address: route.dst! };
     k.programmed.set(prefixKey(nlri), { destKey: prefixKey(nlri), family: 'ipv4-unicast', nlri, state: 'installed', route });
+    loc.set(prefixKey(nlri), { key: prefixKey(nlri) }); // still wanted: the Loc-RIB has it
     routes.push(route);
   }
-  return { k, routes, internals: k as unknown as Internals };
+  return { k, routes, loc, internals: k as unknown as Internals };
 }
 
 describe('KernelSync: deletions of our own routes seen on the monitor', () => {
@@ -46,6 +48,14 @@ describe('KernelSync: deletions of our own routes seen on the monitor', () => {
     internals.onOwnRouteEvent('del', routes[1]!);
     assert.deepEqual(k.counts(), { pending: 1, installed: 2, failed: 0, unresolved: 0 });
     assert.deepEqual([...internals.dirty], [[...k.programmed.keys()][1]]);
+  });
+
+  it('the echo of a delete we sent ourselves (the Loc-RIB lost the route) queues no second delete', () => {
+    const { k, routes, loc, internals } = syncWith(2);
+    loc.delete([...k.programmed.keys()][0]!);
+    internals.onOwnRouteEvent('del', routes[0]!);
+    assert.deepEqual(k.counts(), { pending: 0, installed: 2, failed: 0, unresolved: 0 });
+    assert.deepEqual([...internals.dirty], []);
   });
 
   it('20,000 echoes of our own deletions take linear time (was O(N²): minutes)', () => {

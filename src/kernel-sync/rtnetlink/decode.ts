@@ -10,9 +10,10 @@ import { type NlMessage, decodeDone, decodeError, splitMessages } from './nlmsg.
 import { decodeRoute } from './route.ts';
 import type { NetlinkEvent, RtMessage } from './types.ts';
 
-export function decodeNetlink(datagram: Uint8Array): NetlinkEvent[] {
+export function decodeNetlink(datagram: Uint8Array, skip?: (m: NlMessage) => boolean): NetlinkEvent[] {
   const events: NetlinkEvent[] = [];
   for (const m of splitMessages(datagram)) {
+    if (skip?.(m)) continue; // the caller's filter: not decoded at all
     const event = decodeMessage(m);
     if (event !== undefined) events.push(event);
   }

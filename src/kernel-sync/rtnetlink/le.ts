@@ -12,12 +12,13 @@ export class LeReader {
   readonly end: number;
   private readonly view: DataView;
 
-  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+  /** `view`: a DataView over `buf` to share (sub-readers of one datagram need not make their own). */
+  constructor(buf: Uint8Array, start = 0, end = buf.length, view?: DataView) {
     if (start < 0 || end > buf.length || start > end) throw new NetlinkDecodeError(`bad window ${start}..${end}`, start);
     this.buf = buf;
     this.offset = start;
     this.end = end;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.view = view ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get remaining(): number {
@@ -77,7 +78,7 @@ export class LeReader {
   /** A reader over the next n bytes, which this reader skips. */
   sub(n: number, what: string): LeReader {
     this.need(n, what);
-    const r = new LeReader(this.buf, this.offset, this.offset + n);
+    const r = new LeReader(this.buf, this.offset, this.offset + n, this.view);
     this.offset += n;
     return r;
   }
