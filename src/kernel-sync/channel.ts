@@ -4,7 +4,7 @@
 // extended-ack text). Replies are matched by sequence number. The multicast monitor is a
 // separate socket (the kernel never echoes a socket's own changes to it).
 import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netlink.ts';
-import { decodeNetlink, encodeDumpRequest, encodeRouteRequest, type DumpKind, type RouteMessage, type RouteOp, type RtMessage } from './rtnetlink/index.ts';
+import { LeWriter, appendRouteRequest, decodeNetlink, encodeDumpRequest, type DumpKind, type RouteMessage, type RouteOp, type RtMessage } from './rtnetlink/index.ts';
 
 const NETLINK_ROUTE = 0;
 /** Requests per datagram: the kernel queues one ack each in our receive buffer. */
@@ -73,7 +73,7 @@ export class NetlinkChannel {
   async routes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
     const results: Promise<RouteResult>[] = [];
     for (let i = 0; i < requests.length; i += BATCH) {
-      const parts: Buffer[] = [];
+      const w = new LeWriter();
       // One timer per batch, not one per route (100k routes made 100k timers; docs/kernel.md).
       const timer = setTimeout(() => this.expire(seqs), REQUEST_TIMEOUT_MS);
       const seqs: number[] = [];
@@ -85,11 +85,12 @@ export class NetlinkChannel {
         // requests in order, so when its answer arrives every earlier error has been read, and
         // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
         const last = j === batch.length - 1;
-        parts.push(Buffer.from(encodeRouteRequest(op, route, seq, { ack: last })));
+        appendRouteRequest(w, op, route, seq, { ack: last });
         results.push(this.await(seq, timer, last ? [...seqs] : undefined));
         seqs.push(seq);
       });
-      const sent = this.socket.send(parts);
+      const bytes = w.finish();
+      const sent = this.socket.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       if (sent < 0) return this.failAll(results, requests.length, `netlink send failed: errno ${-sent}`);
       // Let the acks of this batch drain before the next one fills the receive buffer.
       await Promise.all(results.slice(i));

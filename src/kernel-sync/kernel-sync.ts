@@ -396,7 +396,7 @@ export class KernelSync {
     const requests: { op: 'replace' | 'del'; route: RouteMessage; destKey: string }[] = [];
     for (const destKey of keys) {
       const change = this.plan(destKey);
-      if (change) requests.push(...change.map((c) => ({ ...c, destKey })));
+      if (change) for (const c of change) requests.push({ op: c.op, route: c.route, destKey });
     }
     if (!requests.length) return;
     const results = await this.channel!.routes(requests);

@@ -20,13 +20,18 @@ export type RouteOp = 'new' | 'replace' | 'del';
  * to match any, as ip route del does). ack defaults to true: one NLMSG_ERROR(0) per request.
  */
 export function encodeRouteRequest(op: RouteOp, route: RouteMessage, seq: number, opts: { ack?: boolean; pid?: number } = {}): Uint8Array {
+  const w = new LeWriter();
+  appendRouteRequest(w, op, route, seq, opts);
+  return w.finish();
+}
+
+/** The same request, appended to `w`: a batch of requests is one buffer and one sendto. */
+export function appendRouteRequest(w: LeWriter, op: RouteOp, route: RouteMessage, seq: number, opts: { ack?: boolean; pid?: number } = {}): void {
   const ack = (opts.ack ?? true) ? NLM_F.ACK : 0;
   const modifiers = op === 'new' ? NLM_F.CREATE | NLM_F.EXCL : op === 'replace' ? NLM_F.CREATE | NLM_F.REPLACE : 0;
-  const w = new LeWriter();
   const start = beginMessage(w, op === 'del' ? RTM.DELROUTE : RTM.NEWROUTE, NLM_F.REQUEST | ack | modifiers, seq, opts.pid ?? 0);
   writeRoute(w, route);
   finishMessage(w, start);
-  return w.finish();
 }
 
 export type DumpKind = 'route' | 'link' | 'addr';
