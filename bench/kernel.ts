@@ -7,7 +7,7 @@
 // and size (N /32 blackholes, next hop self = on the DUTs' subnet), enabled for T0 and disabled
 // for the mass withdrawal (performance-anchors.md §5). The oracle is the kernel: `ip route show
 // proto bird` counted in the DUT's namespace. CPU is utime+stime from /proc/PID/stat.
-// Usage: npm run bench -- kernel [--routes 10000,100000] [--duts tern,bird2] (bench/run.ts prints
+// Usage: npm run bench -- kernel [--routes 10000,100000,200000] [--duts tern,bird2] (bench/run.ts prints
 // the table and the Tern/BIRD ratios and writes bench/results/kernel-routes<N>.json).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -190,7 +190,7 @@ async function runKernel(params: Record<string, number>, ctx: RunContext): Promi
 export const scenario: Scenario = {
   name: 'kernel',
   describe: 'BGP routes from a BIRD 2 feeder installed into (and removed from) the kernel: Tern kernel sync vs BIRD 2 `protocol kernel`',
-  params: { routes: { full: [10_000, 100_000], quick: [1_000], describe: 'N /32 routes, next hop on the subnet' } },
+  params: { routes: { full: [10_000, 100_000, 200_000], quick: [1_000], describe: 'N /32 routes, next hop on the subnet' } },
   needsLab: true,
   run: runKernel,
 };
