@@ -12,31 +12,16 @@ import { ACCEPT_ALL, compilePolicy } from '../../src/policy/compile.ts';
 import { decodeUpdate, encodeUpdate } from '../../src/bgp/messages/update.ts';
 import { parsePrefix, prefixToString } from '../../src/bgp/messages/nlri.ts';
 import { attributesForAnnounce, routeAttributes, type RouteAttributes } from '../../src/bgp/messages/route-view.ts';
-import type { CodecContext, DecodedUpdate, Family } from '../../src/bgp/messages/types.ts';
+import type { DecodedUpdate, Family } from '../../src/bgp/messages/types.ts';
 import type { PeerRef } from '../../src/rib/types.ts';
 import { bytesToIp, ipv4ToBytes, dottedToU32 } from '../../src/util/ip.ts';
+import { ASN, CTX, ROUTER_ID, SELF, client } from './rr-fixtures.ts';
 
-const ASN = 64512;
-const ROUTER_ID = dottedToU32('10.0.0.1')!;
-const SELF = { ipv4: ipv4ToBytes('10.0.0.1') };
 const FAMILY: Family = 'ipv4-unicast';
-const CTX: CodecContext = {
-  as4: true,
-  maxMessageSize: 4096,
-  addPathReceive: new Set<Family>(),
-  addPathSend: new Set<Family>(),
-  extendedNextHopIpv4: false,
-  peerType: 'ibgp',
-  families: new Set<Family>([FAMILY]),
-};
 const PREFIXES = ['10.128.0.0/26', '10.128.0.64/26', '10.1.0.0/24', '10.2.0.0/24', '10.128.1.0/26'];
 const PEERS = 4;
 const NO_24 = compilePolicy('no-24', [{ match: { prefixLength: [{ min: 24, max: 24 }] }, action: 'reject' }, { action: 'accept' }] as never);
 
-function client(i: number): PeerRef {
-  const address = `10.0.1.${i}`;
-  return { id: i, name: `c${i}`, asn: ASN, type: 'ibgp', address: ipv4ToBytes(address)!, addressText: address, rrClient: true, routerId: dottedToU32(address)! };
-}
 
 function attrs(nextHop: string, originatorId?: number): RouteAttributes {
   return { origin: 0, asPath: [], nextHop: ipv4ToBytes(nextHop), localPref: 100, atomicAggregate: false, communities: [], largeCommunities: [], extendedCommunities: [], clusterList: originatorId === undefined ? [] : [dottedToU32('10.9.9.9')!], ...(originatorId === undefined ? {} : { originatorId }), unknown: [] };

@@ -11,27 +11,12 @@ import { ACCEPT_ALL, compilePolicy } from '../../src/policy/compile.ts';
 import { decodeUpdate, encodeUpdate } from '../../src/bgp/messages/update.ts';
 import { parsePrefix, prefixToString } from '../../src/bgp/messages/nlri.ts';
 import { attributesForAnnounce, type RouteAttributes } from '../../src/bgp/messages/route-view.ts';
-import type { CodecContext, DecodedUpdate, Family } from '../../src/bgp/messages/types.ts';
+import type { DecodedUpdate, Family } from '../../src/bgp/messages/types.ts';
 import type { PeerRef } from '../../src/rib/types.ts';
 import { ipv4ToBytes, dottedToU32 } from '../../src/util/ip.ts';
+import { ASN, CTX, ROUTER_ID, SELF, client } from './rr-fixtures.ts';
 
-const ASN = 64512;
-const ROUTER_ID = dottedToU32('10.0.0.1')!;
-const SELF = { ipv4: ipv4ToBytes('10.0.0.1') };
-const CTX: CodecContext = {
-  as4: true,
-  maxMessageSize: 4096,
-  addPathReceive: new Set<Family>(),
-  addPathSend: new Set<Family>(),
-  extendedNextHopIpv4: false,
-  peerType: 'ibgp',
-  families: new Set<Family>(['ipv4-unicast']),
-};
 
-function client(i: number): PeerRef {
-  const address = `10.0.1.${i}`;
-  return { id: i, name: `c${i}`, asn: ASN, type: 'ibgp', address: ipv4ToBytes(address)!, addressText: address, rrClient: true, routerId: dottedToU32(address)! };
-}
 
 function attrs(nextHop: string, over: Partial<RouteAttributes> = {}): RouteAttributes {
   return { origin: 0, asPath: [], nextHop: ipv4ToBytes(nextHop), localPref: 100, atomicAggregate: false, communities: [], largeCommunities: [], extendedCommunities: [], clusterList: [], unknown: [], ...over };
