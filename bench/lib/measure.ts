@@ -39,6 +39,8 @@ export interface PhaseSpec {
   dut: Dut;
   /** pids of the lab's BIRDs (re-read at the start of the phase). */
   labPids: () => number[];
+  /** Optional split of the lab's CPU by role (e.g. feeder, monitors), kept in the phase JSON. */
+  labGroups?: () => Record<string, number[]>;
   trigger: () => Promise<void>;
   receivers: Receiver[];
   timeoutS: number;
@@ -50,6 +52,8 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
   const labPids = spec.labPids();
   const cpu0 = sampleProc(dut.pid)?.cpuSeconds ?? NaN;
   const lab0 = cpuOf(labPids);
+  const groups = Object.entries(spec.labGroups?.() ?? {});
+  const groups0 = groups.map(([, pids]) => cpuOf(pids));
   await dut.eventLoop(true);
   // Times count from the start of the trigger (enabling 1000 nodes' blocks takes a while).
   const t0 = performance.now();
@@ -66,6 +70,7 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
     peakRssMiB: round(after?.peakRssMiB ?? NaN, 1),
     labCpuS: round(cpuOf(labPids) - lab0),
   };
+  if (groups.length) phase.labCpuByRoleS = Object.fromEntries(groups.map(([role, pids], i) => [role, round(cpuOf(pids) - groups0[i]!)]));
   if (got.length) {
     phase.firstS = round(got[0]!);
     phase.medianS = round(got[Math.floor(got.length / 2)]!);

@@ -23,6 +23,8 @@ export interface Phase {
   peakRssMiB: number;
   /** CPU seconds of the lab's own BIRDs (feeder, monitors, nodes) in the phase: contention. */
   labCpuS: number;
+  /** The lab CPU split by role, where the scenario names roles (reflector: feeder, monitors). */
+  labCpuByRoleS?: Record<string, number>;
   /** Tern only: event-loop delay during the phase. */
   eventLoop?: EventLoopStats;
 }

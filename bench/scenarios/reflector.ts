@@ -47,7 +47,7 @@ async function runOne(name: DutName, lab: Lab, routes: string, n: number, m: num
     run.version = await dut.version();
     run.setupS = await waitEstablished(birds, 120);
     await new Promise((r) => setTimeout(r, 1000)); // let post-setup work (EoR, timers) settle
-    const common = { dut, labPids: () => birds.map((b) => b.pid), timeoutS: ctx.timeoutS };
+    const common = { dut, labPids: () => birds.map((b) => b.pid), labGroups: () => ({ feeder: [feeder.pid], monitors: monitors.map((b) => b.pid) }), timeoutS: ctx.timeoutS };
     ctx.log(`  ${name}: sessions up in ${run.setupS} s; announcing ${n}`);
     run.phases.push(await runPhase({ ...common, name: 'announce', trigger: () => feeder.enable('feed'), receivers: monitors.map((b) => ({ count: () => b.count(), target: n })) }));
     ctx.log(`  ${name}: ${fmt(run.phases.at(-1)!)}; withdrawing`);
@@ -65,6 +65,7 @@ async function runOne(name: DutName, lab: Lab, routes: string, n: number, m: num
   return run;
 }
 
-export function fmt(p: { name: string; allS?: number; missing: number; cpuS: number; peakRssMiB: number }): string {
-  return `${p.name} ${p.allS !== undefined ? `${p.allS} s` : `TIMEOUT (${p.missing} missing)`}, CPU ${p.cpuS} s, peak RSS ${p.peakRssMiB} MiB`;
+export function fmt(p: { name: string; allS?: number; missing: number; cpuS: number; peakRssMiB: number; labCpuByRoleS?: Record<string, number> }): string {
+  const roles = p.labCpuByRoleS ? `, lab CPU ${Object.entries(p.labCpuByRoleS).map(([role, s]) => `${role} ${s} s`).join(', ')}` : '';
+  return `${p.name} ${p.allS !== undefined ? `${p.allS} s` : `TIMEOUT (${p.missing} missing)`}, CPU ${p.cpuS} s, peak RSS ${p.peakRssMiB} MiB${roles}`;
 }
