@@ -4,10 +4,9 @@
 // UDP socket, and the one consequence BFD has for BGP: when a session goes from Up to Down the
 // peer's BGP session is closed at once with Cease / BFD Down (RFC 9384), via `onDown`. It also
 // exports `tern_bfd_session_up` per peer. It does not decide anything about BFD itself.
-import { Gauge } from 'prom-client';
 import type { PeerConfig } from '../config/index.ts';
 import type { Logger } from '../observability/log.ts';
-import { registerMetricsSource } from '../observability/metrics.ts';
+import { registerMetricsSource } from '../observability/metric-sources.ts';
 import { registerCommand } from '../control/commands.ts';
 import { BfdService, type BfdServiceOptions, type BfdSessionView } from './service.ts';
 
@@ -57,8 +56,8 @@ export class DaemonBfd {
   }
 }
 
-registerMetricsSource(({ registry, daemon }) => {
-  new Gauge({
+registerMetricsSource(({ registry, prom, daemon }) => {
+  new prom.Gauge({
     name: 'tern_bfd_session_up',
     help: 'BFD session state per peer: 1 Up, 0 otherwise (RFC 5880).',
     labelNames: ['peer'],

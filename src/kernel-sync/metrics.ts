@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Kernel sync's Prometheus metrics (names from node-ecosystem.md §5.2), computed on scrape from
 // the daemon's KernelSync so they always match `tern show kernel`.
-import { Counter, Gauge } from 'prom-client';
-import { registerMetricsSource } from '../observability/metrics.ts';
+import { registerMetricsSource } from '../observability/metric-sources.ts';
 
-registerMetricsSource(({ registry, daemon }) => {
+registerMetricsSource(({ registry, prom, daemon }) => {
   const registers = [registry];
   const kernel = () => daemon.kernel;
-  new Gauge({
+  new prom.Gauge({
     name: 'tern_kernel_routes',
     help: 'Routes Tern programmed into the kernel, by state (installed, pending, failed, unresolved).',
     labelNames: ['state'],
@@ -18,7 +17,7 @@ registerMetricsSource(({ registry, daemon }) => {
       if (k) for (const [state, n] of Object.entries(k.counts())) this.set({ state }, n);
     },
   });
-  new Gauge({
+  new prom.Gauge({
     name: 'tern_kernel_routes_learned',
     help: 'Routes of other protocols learned from the kernel table.',
     registers,
@@ -27,7 +26,7 @@ registerMetricsSource(({ registry, daemon }) => {
     },
   });
   const counter = (name: string, help: string, read: (s: NonNullable<ReturnType<typeof kernel>>['stats']) => number) =>
-    new Counter({
+    new prom.Counter({
       name,
       help,
       registers,

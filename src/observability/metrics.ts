@@ -6,7 +6,9 @@
 // from `daemon.events`. Other modules (kernel sync, TCP MD5/TTL counters) add their own metrics
 // through registerMetricsSource(). No prefix is ever a label value (cardinality).
 // This module serves nothing: http.ts exposes the registry.
+import * as prom from 'prom-client';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { followMetricsSources, type MetricsSource } from './metric-sources.ts';
 import type { Daemon, PeerEntry } from '../daemon.ts';
 import { FAMILIES, type Family } from '../bgp/messages/types.ts';
 import { notificationName } from '../bgp/messages/iana.ts';
@@ -25,27 +27,8 @@ export const PEER_STATE_VALUE: Readonly<Record<string, number>> = {
 /** The `type` label values of the message counters, in the order of RFC 4271 §4.1 (+ RFC 2918). */
 export const MESSAGE_TYPES = ['open', 'update', 'notification', 'keepalive', 'route_refresh'] as const;
 
-/** What an extension gets: the daemon's registry to add metrics to, and the daemon to read. */
-export interface MetricsSourceContext {
-  registry: Registry;
-  daemon: Daemon;
-}
-
-/**
- * An extension point for metrics owned by other modules (kernel sync, TCP-AO/MD5/TTL drop
- * counters...). It is called once per daemon's metrics and should create its metrics with
- * `registers: [ctx.registry]` (collect-on-scrape gauges where possible). Names start with `tern_`.
- */
-export type MetricsSource = (ctx: MetricsSourceContext) => void;
-
-const sources: MetricsSource[] = [];
-const live = new Set<DaemonMetrics>();
-
-/** Adds a metrics source to every daemon's metrics, present and future. */
-export function registerMetricsSource(source: MetricsSource): void {
-  sources.push(source);
-  for (const m of live) m.applySource(source);
-}
+// The extension point lives in metric-sources.ts (no prom-client there); re-exported here.
+export { registerMetricsSource, type MetricsSource, type MetricsSourceContext } from './metric-sources.ts';
 
 export interface DaemonMetricsOptions {
   /** prom-client's process metrics (event-loop lag, heap, GC, fds); default true. */
@@ -69,16 +52,17 @@ export class DaemonMetrics {
     daemon.events.on('peerUp', onUp);
     daemon.events.on('reload', onReload);
     daemon.events.on('reloadFailed', onReloadFailed);
+    this.definePeerMetrics();
+    this.defineRibMetrics();
+    this.defineDaemonMetrics();
+    const following = followMetricsSources((source) => this.applySource(source));
     this.detach = () => {
       daemon.events.off('peerUp', onUp);
       daemon.events.off('reload', onReload);
       daemon.events.off('reloadFailed', onReloadFailed);
+      following.stop();
     };
-    this.definePeerMetrics();
-    this.defineRibMetrics();
-    this.defineDaemonMetrics();
-    live.add(this);
-    for (const source of sources) this.applySource(source);
+    for (const source of following.sources) this.applySource(source);
   }
 
   /** The Prometheus text exposition of every metric. */
@@ -93,13 +77,12 @@ export class DaemonMetrics {
   /** Stops counting events and leaves the set of live metrics (the registry stays readable). */
   close(): void {
     this.detach();
-    live.delete(this);
   }
 
-  /** @internal called by registerMetricsSource for live instances. */
-  applySource(source: MetricsSource): void {
+  /** Runs one source against this registry (now, or when it registers later). */
+  private applySource(source: MetricsSource): void {
     try {
-      source({ registry: this.registry, daemon: this.daemon });
+      source({ registry: this.registry, prom, daemon: this.daemon });
     } catch (err) {
       this.daemon.log.warn({ err }, 'a metrics source failed to register its metrics');
     }

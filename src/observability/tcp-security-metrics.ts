@@ -5,8 +5,7 @@
 // are per namespace, not per peer (the kernel keeps no per-peer count). Linux only; elsewhere, or
 // when the file cannot be read, the metrics are simply absent from the scrape.
 import { readFileSync } from 'node:fs';
-import { Counter } from 'prom-client';
-import { registerMetricsSource } from './metrics.ts';
+import { registerMetricsSource } from './metric-sources.ts';
 
 /** TcpExt field → metric (names after the kernel's, with the Prometheus `_total` suffix). */
 export const TCP_SECURITY_COUNTERS: readonly { field: string; name: string; help: string }[] = [
@@ -38,9 +37,9 @@ function readTcpExt(): Map<string, number> | undefined {
   }
 }
 
-registerMetricsSource(({ registry }) => {
+registerMetricsSource(({ registry, prom }) => {
   for (const c of TCP_SECURITY_COUNTERS) {
-    new Counter({
+    new prom.Counter({
       name: c.name,
       help: c.help,
       registers: [registry],
