@@ -76,9 +76,10 @@ function pidOf(proc: DaemonProcess): number {
 }
 
 // ===== Tern =====
-/** Node flags for the DUT: the ones Tern's service files use (deploy/), overridable by
- *  TERN_NODE_ARGS (space-separated) to measure others. */
-const TERN_NODE_ARGS = (process.env.TERN_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Node flags for the DUT: the ones Tern's service files use (deploy/systemd/tern.service,
+ *  deploy/calico-node/tern, deploy/container/Containerfile), overridable by TERN_NODE_ARGS
+ *  (space-separated; empty for Node's defaults) to measure others. */
+export const TERN_NODE_ARGS = (process.env.TERN_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
 
 async function startTern(lab: Lab, dir: string, spec: DutSpec): Promise<Dut> {
   const socket = join(dir, 'tern.ctl');
