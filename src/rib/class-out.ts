@@ -231,14 +231,6 @@ export class ClassAdjRibOut {
     return batch;
   }
 
-  /**
-   * Owe `reader` a withdrawal of every key it may have from its previous class that this class
-   * will not announce to it (`announces` says whether it does).
-   */
-  owe(reader: Reader, key: string, nlri: Nlri): void {
-    reader.owed.set(key, nlri);
-  }
-
   /** Drop tombstones every reader has passed (`readers`: the members now). */
   maybePurge(readers: Iterable<Reader>): void {
     if (this.tombstones.length - this.tombstoneHead < this.purgeAt) return;
