@@ -277,9 +277,14 @@ export class ClassAdjRibOut {
 
   private addWithheld(node: OutNode, reader: Reader): void {
     const w = node.withheld;
-    if (w === undefined) node.withheld = reader;
-    else if (Array.isArray(w)) w.push(reader);
-    else node.withheld = [w, reader];
+    // Readers of members that left stay in these lists until the next change: dropped here, so
+    // a flapping peer does not make a route's list grow with every session.
+    if (w === undefined || (!Array.isArray(w) && !w.active)) node.withheld = reader;
+    else if (Array.isArray(w)) {
+      const live = w.filter((r) => r.active);
+      live.push(reader);
+      node.withheld = live.length === 1 ? live[0] : live;
+    } else node.withheld = [w, reader];
     bump(reader.withheldLive, node.nlri.family, 1);
   }
 

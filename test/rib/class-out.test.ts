@@ -196,3 +196,25 @@ describe('class Adj-RIB-Out (update groups, second half)', () => {
     assert.equal(rib.sentCount(slow.id, FAMILY), 200);
   });
 });
+
+describe('class Adj-RIB-Out: members that come and go', () => {
+  it('a route withheld from a flapping peer keeps one entry for it, not one per session', () => {
+    const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
+    const [src, flapper] = [client(2), client(3)];
+    const info = { families: [FAMILY], addPathTx: new Set<Family>(), self: SELF };
+    for (const ref of [src, flapper]) rib.setPeer(config(ref, false));
+    for (const ref of [src, flapper]) rib.peerUp(ref.id, info);
+    // Next hop = the flapper's own address (RFC 4271 §5.1.3): withheld from it, sent to nobody else.
+    rib.applyUpdate(src.id, update(['10.128.0.0/26'], attrs(flapper.addressText)), CTX, 0);
+    for (let i = 0; i < 5; i++) {
+      rib.peerDown(flapper.id);
+      rib.peerUp(flapper.id, info);
+      const held: Held = new Map();
+      receive(rib, flapper, held, 100, 10);
+      assert.equal(held.size, 0, `session ${i}: never sent the route`);
+    }
+    const classes = (rib as unknown as { classes: Map<string, { out: { get(key: string): { withheld: unknown } | undefined } }> }).classes;
+    const node = [...classes.values()][0]!.out.get([...rib.loc.values()][0]!.key)!;
+    assert.ok(!Array.isArray(node.withheld), 'one reader, the current one');
+  });
+});
