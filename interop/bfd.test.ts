@@ -16,6 +16,7 @@ import { waitFor } from './lib/wait.ts';
 import { Bird2Peer, BIRD2 } from './lib/peers/bird2.ts';
 import { birdc } from './lib/peers/bird-common.ts';
 import { TernDut, ternAvailable, ternConfig, ternEntry } from './lib/tern.ts';
+import { tearDownLab } from './lib/suite.ts';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot ? 'needs root (network namespaces)' : !ternAvailable() ? 'Tern is not buildable here' : !existsSync(BIRD2.daemon) ? 'BIRD 2 missing; run scripts/install-peers.sh' : false;
@@ -113,12 +114,7 @@ describe('BFD with BIRD 2', { skip, timeout: 180_000 }, () => {
     }
   });
 
-  after(async () => {
-    await bird?.stop('SIGKILL');
-    await tern?.stop('SIGKILL');
-    await topo?.destroy();
-    if (!failed && process.env.INTEROP_KEEP !== '1') rmSync(workDir, { recursive: true, force: true });
-  });
+  after(() => tearDownLab({ daemons: [bird, tern], topo, workDir, failed }));
 
   test('BFD comes Up on both sides next to an Established BGP session', async () => {
     await allUp().catch(logsOnFailure);

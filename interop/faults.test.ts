@@ -23,6 +23,7 @@ import { sleep, waitFor } from './lib/wait.ts';
 import { Bird2Peer, BIRD2 } from './lib/peers/bird2.ts';
 import { TernDut, ternAvailable, ternConfig, ternEntry } from './lib/tern.ts';
 import type { DutPeer, PeerSpec } from './lib/types.ts';
+import { bothEstablished, tearDownLab } from './lib/suite.ts';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot ? 'needs root (network namespaces)' : !ternAvailable() ? 'Tern is not buildable here' : !existsSync(BIRD2.daemon) ? 'BIRD 2 missing; run scripts/install-peers.sh' : false;
@@ -89,17 +90,8 @@ async function ternRoutes(peer: string): Promise<string[]> {
   return rows.filter((r) => r.peer === peer).map((r) => r.prefix);
 }
 
-async function bothEstablished(name: string): Promise<void> {
-  await waitFor(`Tern: ${name} Established`, async () => {
-    const p = await ternPeer(name);
-    if (p.state !== 'Established') throw new Error(`${p.state} ${p.lastError ?? ''}`);
-    return true;
-  }, WAIT);
-  await waitFor(`${name}: Tern Established`, async () => {
-    const s = await peers.get(name)!.session(label(name));
-    if (!s.established) throw new Error(`${s.state} ${s.lastError}`);
-    return true;
-  }, WAIT);
+async function established(name: string): Promise<void> {
+  await bothEstablished(name, () => ternPeer(name), () => peers.get(name)!.session(label(name)), WAIT);
 }
 
 async function hasRoute(name: string, present: boolean): Promise<void> {
@@ -154,7 +146,7 @@ async function buildWorld(): Promise<void> {
   }
   await tern.start();
   await Promise.all([...peers.values()].map((p) => p.start()));
-  for (const plan of PLANS) await bothEstablished(plan.name);
+  for (const plan of PLANS) await established(plan.name);
 }
 
 describe('faults around Tern with BIRD 2 peers', { skip, timeout: 300_000 }, () => {
@@ -171,10 +163,7 @@ describe('faults around Tern with BIRD 2 peers', { skip, timeout: 300_000 }, () 
       const pid = p.process.pid;
       if (pid) process.kill(pid, 'SIGCONT');
     }
-    await Promise.allSettled([...peers.values()].map((p) => p.stop('SIGKILL')));
-    await tern?.stop('SIGKILL');
-    await topo?.destroy();
-    if (!failed && process.env.INTEROP_KEEP !== '1') rmSync(workDir, { recursive: true, force: true });
+    await tearDownLab({ daemons: [...peers.values(), tern], topo, workDir, failed });
   });
 
   test('peer dies (SIGKILL): session down, its routes withdrawn, Tern and the other sessions fine; back after restart', async () => {
@@ -187,7 +176,7 @@ describe('faults around Tern with BIRD 2 peers', { skip, timeout: 300_000 }, () 
       assert.ok(tern!.isRunning(), 'Tern still runs');
       for (const other of ['bird-link', 'bird-watch']) assert.equal((await ternPeer(other)).state, 'Established', other);
       await bird.start();
-      await bothEstablished('bird-kill');
+      await established('bird-kill');
       await hasRoute('bird-kill', true);
     } catch (err) {
       logsOnFailure(err);
@@ -207,7 +196,7 @@ describe('faults around Tern with BIRD 2 peers', { skip, timeout: 300_000 }, () 
       assert.ok(took >= 2_000 && took < 6_000, `down after ${took} ms (hold time 3 s)`);
       await hasRoute('bird-link', false);
       await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-      await bothEstablished('bird-link');
+      await established('bird-link');
       await hasRoute('bird-link', true);
     } catch (err) {
       logsOnFailure(err);
@@ -234,7 +223,7 @@ describe('faults around Tern with BIRD 2 peers', { skip, timeout: 300_000 }, () 
       assert.ok(Date.now() - reloadAt < 25_000, `dropped ${Date.now() - reloaded} ms after the reload (${reloaded - reloadAt} ms), well before the 30 s hold timer`);
       for (const other of ['bird-kill', 'bird-watch']) assert.equal((await ternPeer(other)).state, 'Established', `${other} unaffected`);
       process.kill(pid, 'SIGCONT');
-      await bothEstablished('bird-stop');
+      await established('bird-stop');
     } catch (err) {
       logsOnFailure(err);
     } finally {
@@ -248,7 +237,7 @@ describe('faults around Tern with BIRD 2 peers', { skip, timeout: 300_000 }, () 
 
   test('control socket flooded: a hold-time-3 session stays up and keepalives keep flowing', async () => {
     try {
-      await bothEstablished('bird-watch');
+      await established('bird-watch');
       const before = await ternPeer('bird-watch');
       const birdBefore = await peers.get('bird-watch')!.protocolText(label('bird-watch'));
       const stats = { connections: 0, answered: 0, errors: 0 };

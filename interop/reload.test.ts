@@ -24,6 +24,7 @@ import { Bird2Peer, BIRD2 } from './lib/peers/bird2.ts';
 import { FrrPeer, FRR } from './lib/peers/frr.ts';
 import { TernDut, ternAvailable, ternConfig, ternEntry } from './lib/tern.ts';
 import type { DutPeer, PeerDriver, PeerSpec, SessionSpec } from './lib/types.ts';
+import { bothEstablished, tearDownLab } from './lib/suite.ts';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot
@@ -146,16 +147,7 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
 }
 
 async function established(name: string): Promise<void> {
-  await waitFor(`Tern: ${name} Established`, async () => {
-    const p = await ternPeer(name);
-    if (p.state !== 'Established') throw new Error(`${p.state} ${p.lastError ?? ''}`);
-    return true;
-  }, WAIT);
-  await waitFor(`${name}: Tern Established`, async () => {
-    const s = await peers.get(name)!.session(label(name));
-    if (!s.established) throw new Error(`${s.state} ${s.lastError}`);
-    return true;
-  }, WAIT);
+  await bothEstablished(name, () => ternPeer(name), () => peers.get(name)!.session(label(name)), WAIT);
 }
 
 /** Waits until the peer's own CLI shows exactly these routes from Tern (prefix → AS path). */
@@ -269,12 +261,7 @@ describe('config reload with BIRD 2 and FRR: add, remove, change policy, refuse 
     }
   });
 
-  after(async () => {
-    await Promise.allSettled([...peers.values()].map((p) => p.stop('SIGKILL')));
-    await tern?.stop('SIGKILL');
-    await topo?.destroy();
-    if (!failed && process.env.INTEROP_KEEP !== '1') rmSync(workDir, { recursive: true, force: true });
-  });
+  after(() => tearDownLab({ daemons: [...peers.values(), tern], topo, workDir, failed }));
 
   test('start: the configured BIRD 2 and FRR sessions are Established and exchange routes', async () => {
     try {

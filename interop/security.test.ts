@@ -21,6 +21,7 @@ import { Bird2Peer, BIRD2 } from './lib/peers/bird2.ts';
 import { FrrPeer, FRR } from './lib/peers/frr.ts';
 import { TernDut, ternAvailable, ternConfig, ternEntry } from './lib/tern.ts';
 import type { DutPeer, PeerDriver, PeerSpec, SessionSpec } from './lib/types.ts';
+import { bothEstablished, tearDownLab } from './lib/suite.ts';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot
@@ -112,16 +113,7 @@ async function reloadTern(name: string, change: Record<string, unknown>): Promis
 }
 
 async function established(name: string): Promise<void> {
-  await waitFor(`Tern: ${name} Established`, async () => {
-    const p = await ternPeer(name);
-    if (p.state !== 'Established') throw new Error(`${p.state} ${p.lastError ?? ''}`);
-    return true;
-  }, WAIT);
-  await waitFor(`${name}: Tern Established`, async () => {
-    const s = await peers.get(name)!.session(label(name));
-    if (!s.established) throw new Error(`${s.state} ${s.lastError}`);
-    return true;
-  }, WAIT);
+  await bothEstablished(name, () => ternPeer(name), () => peers.get(name)!.session(label(name)), WAIT);
 }
 
 /** Samples a condition for `ms`; returns the first observation that broke it, if any. */
@@ -213,12 +205,7 @@ describe('TCP MD5 and GTSM with BIRD 2 and FRR', { skip, timeout: 300_000 }, () 
     }
   });
 
-  after(async () => {
-    await Promise.allSettled([...peers.values()].map((p) => p.stop('SIGKILL')));
-    await tern?.stop('SIGKILL');
-    await topo?.destroy();
-    if (!failed && process.env.INTEROP_KEEP !== '1') rmSync(workDir, { recursive: true, force: true });
-  });
+  after(() => tearDownLab({ daemons: [...peers.values(), tern], topo, workDir, failed }));
 
   test('MD5 with BIRD 2: the right key is Established on both sides', async () => {
     await established('bird-md5').catch(logsOnFailure);
