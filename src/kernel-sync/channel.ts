@@ -41,6 +41,11 @@ export class NetlinkChannel {
     this.socket = NetlinkSocket.open(NETLINK_ROUTE, 0, { receiveBufferBytes: 4 << 20, extendedAck: true, onEvent: (e) => this.onEvent(e) });
   }
 
+  /** The request socket's port id: the nlmsg_pid the kernel stamps on notifications of our changes. */
+  get portId(): number {
+    return this.socket.portId;
+  }
+
   close(): void {
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);

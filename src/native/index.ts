@@ -71,6 +71,8 @@ export interface TernNative {
   listen(fd: number, backlog: number): number;
   setsockoptInt(fd: number, level: number, name: number, value: number): number;
   setsockoptBuf(fd: number, level: number, name: number, value: Buffer): number;
+  /** SO_ATTACH_FILTER with a classic BPF program (struct sock_filter[], host byte order). */
+  attachFilter(fd: number, program: Buffer): number;
   /** The option's value (never negative for the options we read), or -errno. */
   getsockoptInt(fd: number, level: number, name: number): number;
   getsockname(fd: number): Buffer | number;

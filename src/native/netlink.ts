@@ -5,6 +5,7 @@
 //
 // netlink(7): "If the socket's receive buffer overflows, the kernel ... returns ENOBUFS": messages
 // were lost and the only remedy is a full dump. That is reported as an 'overrun' event, never thrown.
+import { endianness } from 'node:os';
 import { NativeError, check, loadNative, parseSockaddr, sockaddrNl } from './index.ts';
 import type { PollHandle, TernNative } from './index.ts';
 
@@ -100,6 +101,15 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
   addMembership(group: number): void {
     const c = this.#native.constants;
     check('setsockopt(NETLINK_ADD_MEMBERSHIP)', this.#native.setsockoptInt(this.fd, c.SOL_NETLINK, c.NETLINK_ADD_MEMBERSHIP, group));
+  }
+
+  /** Has the kernel drop, before queueing, notifications caused by the socket with port id
+   *  `portId`: the kernel stamps a change's notifications with the requester's port id (nlmsg_pid,
+   *  e.g. rtmsg_fib, inet6_rt_notify), and excludes only the requesting socket itself from the
+   *  multicast. A monitor socket uses this to skip the echoes of a sibling request socket's changes
+   *  without reading them. Notifications carry one message each, so the first one's pid decides. */
+  ignoreSender(portId: number): void {
+    check('setsockopt(SO_ATTACH_FILTER)', this.#native.attachFilter(this.fd, senderFilter(portId)));
   }
 
   /** Stops reading; datagrams stay in (and may overflow) the kernel's receive buffer. */
@@ -215,4 +225,38 @@ function setReceiveBuffer(n: TernNative, fd: number, bytes: number): void {
   const forced = n.setsockoptInt(fd, c.SOL_SOCKET, c.SO_RCVBUFFORCE, bytes);
   if (forced === 0) return;
   check('setsockopt(SO_RCVBUF)', n.setsockoptInt(fd, c.SOL_SOCKET, c.SO_RCVBUF, bytes));
+}
+
+// Classic BPF (linux/filter.h) opcodes for the sender filter.
+const BPF_LD_W_ABS = 0x20; // A = 32-bit word at byte offset k, read in network byte order
+const BPF_JMP_JEQ_K = 0x15; // A == k ? skip jt : skip jf
+const BPF_RET_K = 0x06; // accept k bytes (0 = drop)
+const NLMSG_PID_OFFSET = 12; // struct nlmsghdr { u32 len; u16 type; u16 flags; u32 seq; u32 pid }
+
+/** `ld [12]; jeq #pid, drop, keep; drop: ret #0; keep: ret #-1`. */
+export function senderFilter(portId: number): Buffer {
+  // nlmsg_pid is in host order but BPF loads words big-endian: compare with the pid's bytes read that way.
+  const pid = Buffer.alloc(4);
+  if (endianness() === 'LE') pid.writeUInt32LE(portId >>> 0);
+  else pid.writeUInt32BE(portId >>> 0);
+  const asLoaded = pid.readUInt32BE(0);
+  const program = Buffer.alloc(4 * 8);
+  const insn = (i: number, code: number, jt: number, jf: number, k: number): void => {
+    const o = i * 8;
+    // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k } in host order.
+    if (endianness() === 'LE') {
+      program.writeUInt16LE(code, o);
+      program.writeUInt32LE(k >>> 0, o + 4);
+    } else {
+      program.writeUInt16BE(code, o);
+      program.writeUInt32BE(k >>> 0, o + 4);
+    }
+    program[o + 2] = jt;
+    program[o + 3] = jf;
+  };
+  insn(0, BPF_LD_W_ABS, 0, 0, NLMSG_PID_OFFSET);
+  insn(1, BPF_JMP_JEQ_K, 0, 1, asLoaded);
+  insn(2, BPF_RET_K, 0, 0, 0);
+  insn(3, BPF_RET_K, 0, 0, 0xffffffff);
+  return program;
 }

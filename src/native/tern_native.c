@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/filter.h>
 #include <netinet/tcp.h> // not <linux/tcp.h>: uv.h already pulls in glibc's copy and the two clash
 
 // glibc's struct tcp_md5sig names the ifindex field __tcpm_pad (Linux >= 5.6 uses it as tcpm_ifindex).
@@ -136,6 +137,20 @@ static napi_value js_setsockopt_buf(napi_env env, napi_callback_info info) {
   if (!int_arg(env, argv[0], &fd) || !int_arg(env, argv[1], &level) || !int_arg(env, argv[2], &name) ||
       !buf_arg(env, argv[3], &p, &len)) return NULL;
   return rc(env, setsockopt(fd, level, name, p, (socklen_t)len));
+}
+
+// SO_ATTACH_FILTER: struct sock_fprog holds a pointer, so JS passes the instructions (struct
+// sock_filter[], 8 bytes each, host order) and the pointer is made here.
+static napi_value js_attach_filter(napi_env env, napi_callback_info info) {
+  ARGS(2, 2);
+  int32_t fd; void *p; size_t len;
+  if (!int_arg(env, argv[0], &fd) || !buf_arg(env, argv[1], &p, &len)) return NULL;
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+    napi_throw_range_error(env, NULL, "attachFilter: program must be 1..4096 sock_filter instructions (8 bytes each)");
+    return NULL;
+  }
+  struct sock_fprog prog = { .len = (unsigned short)(len / sizeof(struct sock_filter)), .filter = p };
+  return rc(env, setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog));
 }
 
 // Values read this way (TTLs, buffer sizes, SO_ERROR, flags) are never negative, so -errno is unambiguous.
@@ -461,7 +476,7 @@ static napi_value constants(napi_env env) {
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     { "socket", js_socket }, { "close", js_close }, { "bind", js_bind }, { "connect", js_connect },
-    { "listen", js_listen }, { "setsockoptInt", js_setsockopt_int }, { "setsockoptBuf", js_setsockopt_buf },
+    { "listen", js_listen }, { "setsockoptInt", js_setsockopt_int }, { "setsockoptBuf", js_setsockopt_buf }, { "attachFilter", js_attach_filter },
     { "getsockoptInt", js_getsockopt_int }, { "getsockname", js_getsockname }, { "sendto", js_sendto },
     { "recv", js_recv }, { "recvFrom", js_recv_from }, { "setMd5Key", js_set_md5_key }, { "poll", js_poll }, { "pollUpdate", js_poll_update },
     { "pollRef", js_poll_ref }, { "pollStop", js_poll_stop },
