@@ -19,7 +19,7 @@ import { ternEntry } from '../interop/lib/tern.ts';
 import { BIRD2 } from '../interop/lib/peers/bird2.ts';
 import { birdc } from '../interop/lib/peers/bird-common.ts';
 import type { DutRun, Phase, RunContext, Scenario } from './lib/types.ts';
-import { TERN_NODE_ARGS } from './lib/duts.ts';
+import { ternNodeArgs } from './lib/node-flags.ts';
 
 const CLK_TCK = 100;
 const ASN = 65000;
@@ -159,8 +159,8 @@ async function runKernel(params: Record<string, number>, ctx: RunContext): Promi
     }
     if (duts.includes('tern')) {
       const entry = await ternEntry();
-      // Node flags for the DUT as Tern's service files set them (lib/duts.ts, TERN_NODE_ARGS).
-      const args = [...TERN_NODE_ARGS, entry, 'run', '--config', file('tern.json', JSON.stringify(ternConfig(dir))), '--log-level', 'warn'];
+      // Node flags as calico-node's wrapper sets them: in Calico, calico-node programs the kernel.
+      const args = [...ternNodeArgs('calico'), entry, 'run', '--config', file('tern.json', JSON.stringify(ternConfig(dir))), '--log-level', 'warn'];
       const tern = startDaemon('tern', process.execPath, args, join(dir, 'tern.log'), ternNs);
       procs.push(tern);
       started.tern = { ns: ternNs, proc: tern };

@@ -12,6 +12,7 @@ import { BIRD1 } from '../../interop/lib/peers/bird1.ts';
 import { controlRequest } from '../../src/control/client.ts';
 import { birdCommand, birdNetworkCount } from './birdctl.ts';
 import { ASN, DUT_ADDR, type Lab } from './lab.ts';
+import { ternNodeArgs, type Deployment } from './node-flags.ts';
 
 export const DUT_NAMES = ['tern', 'bird2', 'bird1', 'gobgp', 'frr'] as const;
 export type DutName = (typeof DUT_NAMES)[number];
@@ -23,6 +24,8 @@ export interface DutSpec {
   role: 'rr' | 'mesh';
   /** Peer addresses (all iBGP, AS 64512). */
   peers: string[];
+  /** Which of Tern's deploy files sets its Node flags (lib/node-flags.ts). */
+  deployment: Deployment;
   /** Extra node options for Tern (e.g. --cpu-prof). */
   nodeArgs?: string[];
 }
@@ -76,10 +79,6 @@ function pidOf(proc: DaemonProcess): number {
 }
 
 // ===== Tern =====
-/** Node flags for the DUT: the ones Tern's service files use (deploy/systemd/tern.service,
- *  deploy/calico-node/tern, deploy/container/Containerfile), overridable by TERN_NODE_ARGS
- *  (space-separated; empty for Node's defaults) to measure others. */
-export const TERN_NODE_ARGS = (process.env.TERN_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
 
 async function startTern(lab: Lab, dir: string, spec: DutSpec): Promise<Dut> {
   const socket = join(dir, 'tern.ctl');
@@ -96,12 +95,13 @@ async function startTern(lab: Lab, dir: string, spec: DutSpec): Promise<Dut> {
   const file = join(dir, 'tern.json');
   writeFileSync(file, JSON.stringify(config, null, 1));
   const entry = await ternEntry();
-  const proc = startDaemon('tern', process.execPath, [...TERN_NODE_ARGS, ...(spec.nodeArgs ?? []), entry, 'run', '--config', file], join(dir, 'tern.log'), lab.dutNs);
+  const nodeArgs = ternNodeArgs(spec.deployment);
+  const proc = startDaemon('tern', process.execPath, [...nodeArgs, ...(spec.nodeArgs ?? []), entry, 'run', '--config', file], join(dir, 'tern.log'), lab.dutNs);
   await waitSocket(socket, proc);
   return {
     name: 'tern',
     pid: pidOf(proc),
-    version: async () => `Tern ${(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version} (Node ${process.versions.node})`,
+    version: async () => `Tern ${(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version} (Node ${process.versions.node}${nodeArgs.length ? ` ${nodeArgs.join(' ')}` : ''})`,
     routeCount: async () => ((await controlRequest(socket, 'show status')) as { destinations: number }).destinations,
     eventLoop: async (reset) => {
       const s = (await controlRequest(socket, 'show status', reset ? { resetEventLoop: true } : {})) as { eventLoopDelayMs?: EventLoopStats };

@@ -82,7 +82,9 @@ export class Lab {
 
   async destroy(): Promise<void> {
     await this.topo.destroy();
-    rmSync(this.workDir, { recursive: true, force: true });
+    // BENCH_KEEP=1 keeps the configs and logs (the DUT's log has its stdout: --trace-gc and the like).
+    if (process.env.BENCH_KEEP) process.stderr.write(`bench: kept ${this.workDir}\n`);
+    else rmSync(this.workDir, { recursive: true, force: true });
   }
 }
 

@@ -47,7 +47,7 @@ async function runOne(name: DutName, lab: Lab, c: number, ctx: RunContext): Prom
     monitor = startMonitor(lab, 0, monitorAddr(0));
     const mon = monitor;
     const profile = name === 'tern' && ctx.profileDir ? join(ctx.profileDir, `calico-rr-${c}`) : undefined;
-    dut = await startDut(name, lab, { role: 'rr', peers: [...nodes.map((_, i) => nodeAddr(i)), monitorAddr(0)], nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
+    dut = await startDut(name, lab, { role: 'rr', deployment: 'calico', peers: [...nodes.map((_, i) => nodeAddr(i)), monitorAddr(0)], nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
     if (profile) run.profile = profile;
     run.version = await dut.version();
     run.setupS = await waitEstablished(all(), 300);

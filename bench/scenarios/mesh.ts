@@ -38,7 +38,7 @@ async function runOne(name: DutName, lab: Lab, p: number, ctx: RunContext): Prom
   let dut: Dut | undefined;
   try {
     for (let i = 0; i < p; i++) nodes.push(startNode(lab, i, nodeAddr(i), nodeBlock(i), false));
-    const d = (dut = await startDut(name, lab, { role: 'mesh', peers: nodes.map((_, i) => nodeAddr(i)) }));
+    const d = (dut = await startDut(name, lab, { role: 'mesh', deployment: 'calico', peers: nodes.map((_, i) => nodeAddr(i)) }));
     run.version = await d.version();
     run.setupS = await waitEstablished(nodes, 300);
     await new Promise((r) => setTimeout(r, 1000));

@@ -42,7 +42,7 @@ async function runOne(name: DutName, lab: Lab, routes: string, n: number, m: num
     const monitors = Array.from({ length: m }, (_, i) => startMonitor(lab, i, monitorAddr(i)));
     birds.push(...monitors);
     const profile = name === 'tern' && ctx.profileDir ? join(ctx.profileDir, `reflector-${n}-${m}`) : undefined;
-    dut = await startDut(name, lab, { role: 'rr', peers: [FEEDER_ADDR, ...monitors.map((_, i) => monitorAddr(i))], nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
+    dut = await startDut(name, lab, { role: 'rr', deployment: 'standalone', peers: [FEEDER_ADDR, ...monitors.map((_, i) => monitorAddr(i))], nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [] });
     if (profile) run.profile = profile;
     run.version = await dut.version();
     run.setupS = await waitEstablished(birds, 120);
