@@ -15,6 +15,7 @@ import type { PeerOpResult } from './control/peer-ops.ts';
 import { formatTable, peersTable, routesTable } from './control/table.ts';
 import type { KernelView } from './kernel-sync/view.ts';
 import type { PeerView, RouteView } from './control/views.ts';
+import { calicoCommand } from './calico/cli.ts';
 // calico/run.ts is imported where used: it pulls in @kubernetes/client-node (~80 MiB of RSS),
 // which `tern run` never needs (docs/performance.md).
 
@@ -80,7 +81,6 @@ export function parseArgs(argv: string[]): ParsedArgs {
 export async function main(argv: string[]): Promise<number> {
   // `calico render` parses its own arguments (--env repeats); see src/calico/cli.ts.
   if (argv[0] === 'calico' && argv[1] === 'render' && !argv.includes('--help')) {
-    const { calicoCommand } = await import('./calico/cli.ts');
     return calicoCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
   }
   try {
@@ -113,13 +113,14 @@ export async function main(argv: string[]): Promise<number> {
         if (sub === 'run') return await calicoRun(args);
         throw new UsageError(sub === undefined ? 'calico what? (run, render)' : `unknown calico command "${sub}"`);
       case 'demo': {
-        // Loaded on use, like `calico render`: `tern run` keeps their code out of its memory.
-        const { runDemo } = await import('./demo.ts');
-        return await runDemo({
+        const options = {
           speakers: intFlag(args, 'speakers', 4, 2, 50),
           seconds: intFlag(args, 'seconds', 0, 0, 86400),
           port: intFlag(args, 'port', 1790, 1, 65535),
-        });
+        };
+        // Loaded on use: `tern run` keeps the demo's code out of its memory.
+        const { runDemo } = await import('./demo.ts');
+        return await runDemo(options);
       }
       case 'version':
         process.stdout.write(`tern ${version()}\n`);
