@@ -4,9 +4,8 @@
 // installed, yet still reads those of a route another process added. An unfiltered socket in the
 // same run reads both: the filter, not the kernel, is what drops the echoes.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
+import { withVethNamespace } from './live/netns.ts';
 import { senderFilter } from '../../src/native/netlink.ts';
 
 const root = process.getuid?.() === 0;
@@ -25,22 +24,11 @@ test('senderFilter: four classic BPF instructions comparing nlmsg_pid', () => {
 });
 
 test('monitor echo filter: own installs dropped in the kernel, other processes\' changes kept', { skip: root ? false : 'needs root (network namespace)' }, () => {
-  const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
-  ip('netns', 'add', NS);
-  try {
-    ip('-n', NS, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1');
-    ip('-n', NS, 'link', 'set', 'd1', 'up');
-    ip('-n', NS, 'addr', 'add', '10.200.0.1/24', 'dev', 'd0');
-    ip('-n', NS, 'link', 'set', 'd0', 'up');
-    const oif = JSON.parse(ip('-n', NS, '-json', 'link', 'show', 'd0'))[0].ifindex as number;
-    const child = join(import.meta.dirname, 'live', 'echo-filter-child.ts');
-    const out = execFileSync('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', child, String(oif)], { encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
-    const r = JSON.parse(out) as { ok: number; channelPortId: number; filtered: string[]; unfiltered: string[] };
+  withVethNamespace(NS, (runChild) => {
+    const r = JSON.parse(runChild('echo-filter-child.ts')) as { ok: number; channelPortId: number; filtered: string[]; unfiltered: string[] };
     assert.equal(r.ok, 50);
     assert.notEqual(r.channelPortId, 0);
     assert.equal(r.unfiltered.length, 51, 'the unfiltered monitor reads every notification');
     assert.deepEqual(r.filtered, ['10.98.0.1/32'], 'the filtered monitor reads only the other process\'s route');
-  } finally {
-    ip('netns', 'del', NS);
-  }
+  });
 });
