@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Requests to the kernel over one netlink socket: dumps (multipart, redone when interrupted) and
-// route changes sent in batches, each answered by its own ack or error (with the kernel's
-// extended-ack text). Replies are matched by sequence number. The multicast monitor is a
-// separate socket (the kernel never echoes a socket's own changes to it).
+// route changes sent in batches of consecutive sequence numbers, one datagram each; the kernel
+// answers an error (with its extended-ack text) for any request that fails and an ack for the
+// last, so every request still gets its own result. The multicast monitor is a separate socket
+// (the kernel never echoes a socket's own changes to it).
 import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netlink.ts';
 import { LeWriter, appendRouteRequest, decodeNetlink, encodeDumpRequest, type DumpKind, type RouteMessage, type RouteOp, type RtMessage } from './rtnetlink/index.ts';
 
@@ -17,12 +18,18 @@ export interface RouteResult {
   message?: string;
 }
 
-interface Pending {
-  resolve: (r: RouteResult) => void;
+/** The requests of one datagram: consecutive sequence numbers, answered in order. */
+interface PendingBatch {
+  firstSeq: number;
+  count: number;
+  /** Filled as errors arrive; a request without one when the batch ends succeeded. */
+  results: (RouteResult | undefined)[];
   timer: NodeJS.Timeout;
-  /** The last request of a batch, the only one sent with NLM_F_ACK: the others of the batch. */
-  batch?: number[];
+  resolve: (results: RouteResult[]) => void;
 }
+
+/** Shared: 100k installs made 100k equal result objects. */
+const OK: RouteResult = Object.freeze({ ok: true });
 
 interface DumpState {
   seq: number;
@@ -33,7 +40,8 @@ interface DumpState {
 export class NetlinkChannel {
   private readonly socket: NetlinkSocket;
   private seq = Math.floor(Date.now() / 1000) & 0xffff;
-  private readonly pending = new Map<number, Pending>();
+  /** Batches sent and not fully answered (one at a time from routes(); a few if callers overlap). */
+  private inFlight: PendingBatch[] = [];
   private dumpState?: DumpState;
   private dumpQueue: Promise<unknown> = Promise.resolve();
 
@@ -47,11 +55,7 @@ export class NetlinkChannel {
   }
 
   close(): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.resolve({ ok: false, message: 'netlink channel closed' });
-    }
-    this.pending.clear();
+    this.failInFlight('netlink channel closed');
     this.socket.close();
   }
 
@@ -76,72 +80,70 @@ export class NetlinkChannel {
 
   /** Send route changes in batches; resolves with one result per request, in order. */
   async routes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
-    const results: Promise<RouteResult>[] = [];
+    const results: RouteResult[] = [];
     for (let i = 0; i < requests.length; i += BATCH) {
-      const w = new LeWriter();
-      // One timer per batch, not one per route (100k routes made 100k timers; docs/kernel.md).
-      const timer = setTimeout(() => this.expire(seqs), REQUEST_TIMEOUT_MS);
-      const seqs: number[] = [];
       const batch = requests.slice(i, i + BATCH);
-      batch.forEach(({ op, route }, j) => {
-        const seq = this.nextSeq();
-        // netlink(7): the kernel answers NLM_F_ACK requests with an ack and reports an error for
-        // any request. Only the batch's last request asks for an ack: the socket processes
-        // requests in order, so when its answer arrives every earlier error has been read, and
-        // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
-        const last = j === batch.length - 1;
-        appendRouteRequest(w, op, route, seq, { ack: last });
-        results.push(this.await(seq, timer, last ? [...seqs] : undefined));
-        seqs.push(seq);
-      });
+      const firstSeq = this.reserveSeqs(batch.length);
+      const w = new LeWriter();
+      // netlink(7): the kernel answers NLM_F_ACK requests with an ack and reports an error for
+      // any request. Only the batch's last request asks for an ack: the socket processes
+      // requests in order, so when its answer arrives every earlier error has been read, and
+      // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
+      batch.forEach(({ op, route }, j) => appendRouteRequest(w, op, route, firstSeq + j, { ack: j === batch.length - 1 }));
       const bytes = w.finish();
-      const sent = this.socket.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-      if (sent < 0) return this.failAll(results, requests.length, `netlink send failed: errno ${-sent}`);
+      // One promise, one timer and one result array per batch, not per route (docs/kernel.md).
+      const answered = new Promise<RouteResult[]>((resolve) => {
+        const pending: PendingBatch = { firstSeq, count: batch.length, results: new Array<RouteResult | undefined>(batch.length), resolve, timer: setTimeout(() => this.finish(pending, { ok: false, message: 'no answer from the kernel' }), REQUEST_TIMEOUT_MS) };
+        this.inFlight.push(pending);
+      });
+      let sent: number;
+      try {
+        sent = this.socket.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      } catch (err) {
+        this.failInFlight(`netlink send failed: ${(err as Error).message}`);
+        throw err;
+      }
+      if (sent < 0) this.failInFlight(`netlink send failed: errno ${-sent}`);
       // Let the acks of this batch drain before the next one fills the receive buffer.
-      await Promise.all(results.slice(i));
-      clearTimeout(timer);
+      for (const r of await answered) results.push(r);
+      if (sent < 0) {
+        while (results.length < requests.length) results.push({ ok: false, message: `netlink send failed: errno ${-sent}` });
+        break;
+      }
     }
-    return Promise.all(results);
+    return results;
   }
 
-  private failAll(results: Promise<RouteResult>[], n: number, message: string): Promise<RouteResult[]> {
-    for (const [seq, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.resolve({ ok: false, message });
-      this.pending.delete(seq);
-    }
-    while (results.length < n) results.push(Promise.resolve({ ok: false, message }));
-    return Promise.all(results);
+  /** End a batch: requests without an answer get `missing` (success once the last one is in). */
+  private finish(b: PendingBatch, missing: RouteResult): void {
+    const i = this.inFlight.indexOf(b);
+    if (i === -1) return;
+    this.inFlight.splice(i, 1);
+    clearTimeout(b.timer);
+    for (let j = 0; j < b.count; j++) b.results[j] ??= missing;
+    b.resolve(b.results as RouteResult[]);
   }
 
-  /** The kernel's answer to request `seq`; `timer` is its batch's (see expire). */
-  private await(seq: number, timer: NodeJS.Timeout, batch?: number[]): Promise<RouteResult> {
-    return new Promise((resolve) => this.pending.set(seq, batch ? { resolve, timer, batch } : { resolve, timer }));
+  private failInFlight(message: string): void {
+    for (const b of [...this.inFlight]) this.finish(b, { ok: false, message });
   }
 
-  /** A batch's time is up: requests still without an answer fail. */
-  private expire(seqs: number[]): void {
-    for (const seq of seqs) {
-      const p = this.pending.get(seq);
-      if (!p) continue;
-      this.pending.delete(seq);
-      p.resolve({ ok: false, message: 'no answer from the kernel' });
-    }
+  /** `n` consecutive sequence numbers (never 0; restarting at 1 rather than wrapping inside a batch). */
+  private reserveSeqs(n: number): number {
+    if (this.seq + n > 0xffffffff) this.seq = 0;
+    const first = this.seq + 1;
+    this.seq += n;
+    return first;
   }
 
   private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0 || 1;
-    return this.seq;
+    return this.reserveSeqs(1);
   }
 
   private onEvent(e: SocketEvent): void {
     if (e.kind !== 'datagram') {
       // The request socket has no multicast groups: an overrun here means lost acks; fail them.
-      for (const [seq, p] of this.pending) {
-        clearTimeout(p.timer);
-        p.resolve({ ok: false, message: e.kind === 'overrun' ? `netlink ${e.cause}` : e.error.message });
-        this.pending.delete(seq);
-      }
+      this.failInFlight(e.kind === 'overrun' ? `netlink ${e.cause}` : e.error.message);
       return;
     }
     let events;
@@ -161,18 +163,12 @@ export class NetlinkChannel {
         continue;
       }
       if (ev.kind !== 'ack' && ev.kind !== 'error') continue;
-      const p = this.pending.get(ev.seq);
-      if (!p) continue;
-      this.pending.delete(ev.seq);
-      // The timer is the batch's: routes() clears it once every answer is in.
-      p.resolve(ev.kind === 'ack' ? { ok: true } : { ok: false, errno: ev.errno, ...(ev.message ? { message: ev.message } : {}) });
+      const b = this.inFlight.find((x) => ev.seq - x.firstSeq >= 0 && ev.seq - x.firstSeq < x.count);
+      if (!b) continue;
+      const j = ev.seq - b.firstSeq;
+      if (ev.kind === 'error') b.results[j] = { ok: false, errno: ev.errno, ...(ev.message ? { message: ev.message } : {}) };
       // The batch's last answer: requests of the batch without an error report succeeded.
-      for (const seq of p.batch ?? []) {
-        const q = this.pending.get(seq);
-        if (!q) continue;
-        this.pending.delete(seq);
-        q.resolve({ ok: true });
-      }
+      if (j === b.count - 1) this.finish(b, OK);
     }
   }
 }

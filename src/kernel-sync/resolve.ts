@@ -100,7 +100,7 @@ function route(
   cfg: ProgramSettings,
   hop: { routeType: number; gateway?: Uint8Array; oif?: number; flags?: number; multipath?: NextHop[] },
 ): RouteMessage {
-  return {
+  const r: RouteMessage = {
     type: 'route',
     family: base.family,
     dstLength: base.dstLength,
@@ -112,13 +112,19 @@ function route(
     routeType: hop.routeType,
     flags: hop.flags ?? 0,
     dst: base.dst,
-    ...(hop.gateway ? { gateway: hop.gateway } : {}),
-    ...(hop.oif !== undefined ? { oif: hop.oif } : {}),
-    ...(priorityOf(base) ? { priority: priorityOf(base) } : {}),
-    ...(hop.multipath ? { multipath: hop.multipath } : {}),
-    unknown: [],
+    unknown: NO_UNKNOWN,
   };
+  // Assigned, not spread from temporary objects: one object per route, built on the fast path.
+  if (hop.gateway) r.gateway = hop.gateway;
+  if (hop.oif !== undefined) r.oif = hop.oif;
+  const priority = priorityOf(base);
+  if (priority) r.priority = priority;
+  if (hop.multipath) r.multipath = hop.multipath;
+  return r;
 }
+
+/** Routes we build carry no attributes we do not know; one frozen empty list serves them all. */
+const NO_UNKNOWN = Object.freeze([]) as unknown as RouteMessage['unknown'];
 
 /** IPv6 metric the kernel gives a route sent without RTA_PRIORITY (IP6_RT_PRIO_USER). */
 const IP6_RT_PRIO_USER = 1024;
