@@ -96,20 +96,15 @@ export class NetlinkChannel {
         const pending: PendingBatch = { firstSeq, count: batch.length, results: new Array<RouteResult | undefined>(batch.length), resolve, timer: setTimeout(() => this.finish(pending, { ok: false, message: 'no answer from the kernel' }), REQUEST_TIMEOUT_MS) };
         this.inFlight.push(pending);
       });
-      let sent: number;
+      // send() throws on a failed sendto; ENOBUFS comes back as an overrun event, which fails the batch.
       try {
-        sent = this.socket.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+        this.socket.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
       } catch (err) {
         this.failInFlight(`netlink send failed: ${(err as Error).message}`);
         throw err;
       }
-      if (sent < 0) this.failInFlight(`netlink send failed: errno ${-sent}`);
       // Let the acks of this batch drain before the next one fills the receive buffer.
       for (const r of await answered) results.push(r);
-      if (sent < 0) {
-        while (results.length < requests.length) results.push({ ok: false, message: `netlink send failed: errno ${-sent}` });
-        break;
-      }
     }
     return results;
   }

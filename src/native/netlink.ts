@@ -235,16 +235,16 @@ const NLMSG_PID_OFFSET = 12; // struct nlmsghdr { u32 len; u16 type; u16 flags; 
 
 /** `ld [12]; jeq #pid, drop, keep; drop: ret #0; keep: ret #-1`. */
 export function senderFilter(portId: number): Buffer {
+  const le = endianness() === 'LE';
   // nlmsg_pid is in host order but BPF loads words big-endian: compare with the pid's bytes read that way.
   const pid = Buffer.alloc(4);
-  if (endianness() === 'LE') pid.writeUInt32LE(portId >>> 0);
+  if (le) pid.writeUInt32LE(portId >>> 0);
   else pid.writeUInt32BE(portId >>> 0);
-  const asLoaded = pid.readUInt32BE(0);
   const program = Buffer.alloc(4 * 8);
+  // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k }, in host order.
   const insn = (i: number, code: number, jt: number, jf: number, k: number): void => {
     const o = i * 8;
-    // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k } in host order.
-    if (endianness() === 'LE') {
+    if (le) {
       program.writeUInt16LE(code, o);
       program.writeUInt32LE(k >>> 0, o + 4);
     } else {
@@ -255,7 +255,7 @@ export function senderFilter(portId: number): Buffer {
     program[o + 3] = jf;
   };
   insn(0, BPF_LD_W_ABS, 0, 0, NLMSG_PID_OFFSET);
-  insn(1, BPF_JMP_JEQ_K, 0, 1, asLoaded);
+  insn(1, BPF_JMP_JEQ_K, 0, 1, pid.readUInt32BE(0));
   insn(2, BPF_RET_K, 0, 0, 0);
   insn(3, BPF_RET_K, 0, 0, 0xffffffff);
   return program;
