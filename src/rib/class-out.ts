@@ -75,7 +75,8 @@ export type PersonalAnswer = (node: OutNode) => Attrs | null | undefined;
 
 /** Nodes walked per take without sending anything before the walk yields (skips are cheap). */
 const SKIP_FACTOR = 8;
-/** Tombstones kept before the class looks for ones every reader has passed. */
+/** Tombstones that make the class look for ones every reader has passed, whatever the number of
+ *  takes since it last looked. */
 const MIN_PURGE = 256;
 
 export class ClassAdjRibOut {
@@ -88,6 +89,7 @@ export class ClassAdjRibOut {
   private tombstones: OutNode[] = [];
   private tombstoneHead = 0;
   private purgeAt = MIN_PURGE;
+  private takesSinceScan = 0;
 
   get currentVersion(): number {
     return this.version;
@@ -231,12 +233,20 @@ export class ClassAdjRibOut {
     return batch;
   }
 
-  /** Drop tombstones every reader has passed (`readers`: the members now). */
-  maybePurge(readers: Iterable<Reader>): void {
-    if (this.tombstones.length - this.tombstoneHead < this.purgeAt) return;
-    let min = Infinity;
-    for (const r of readers) if (r.active) min = Math.min(min, r.version);
+  /**
+   * Drop tombstones every reader has passed (`readers`: the members now). Finding the slowest
+   * reader costs a look at every member, so it is done once per `readers.size` takes (or when
+   * tombstones pile up), never once per take: O(1) per take, and a table whose members have all
+   * read a mass withdrawal frees it at their next take, not at the next churn.
+   */
+  maybePurge(readers: ReadonlyMap<number, Reader>): void {
     const q = this.tombstones;
+    const waiting = q.length - this.tombstoneHead;
+    if (waiting === 0) return;
+    if (++this.takesSinceScan < readers.size && waiting < this.purgeAt) return;
+    this.takesSinceScan = 0;
+    let min = Infinity;
+    for (const r of readers.values()) if (r.active) min = Math.min(min, r.version);
     let i = this.tombstoneHead;
     for (; i < q.length; i++) {
       const node = q[i]!;
@@ -245,9 +255,12 @@ export class ClassAdjRibOut {
       this.unlink(node);
       this.table.delete(node.key);
     }
-    this.tombstones = q.slice(i);
-    this.tombstoneHead = 0;
-    this.purgeAt = Math.max(MIN_PURGE, 2 * this.tombstones.length);
+    // Copy the rest only when most of the queue is gone: the copy then costs less than the purge.
+    if (i > q.length / 2) {
+      this.tombstones = q.slice(i);
+      this.tombstoneHead = 0;
+    } else this.tombstoneHead = i;
+    this.purgeAt = Math.max(MIN_PURGE, 2 * (this.tombstones.length - this.tombstoneHead));
   }
 
   // ===== Delivery =====

@@ -200,7 +200,7 @@ function eliminateByMed(cand: Path[], reasons: Map<Path, string>, ctx: DecisionC
  * Runs the tie-break chain over eligible candidates. Leaves in `cand` the paths no step could
  * separate (normally one: the best) and returns the multipath set.
  */
-function tieBreak(cand: Path[], reasons: Map<Path, string>, ctx: DecisionContext): Path[] {
+function tieBreak(cand: Path[], reasons: Map<Path, string>, ctx: DecisionContext): readonly Path[] {
   // Tern step 0 (deviation) — routes we source ourselves beat what peers tell us about the same
   // prefix, as BIRD's protocol preference (direct 240, static 200 > BGP 100) and FRR's weight
   // 32768 for local routes do. Calico relies on it: a node's own block must win over a peer's.
@@ -272,7 +272,8 @@ const NO_REASONS = new Map<Path, string>() as ReadonlyMap<Path, string> as Map<P
 export function decide(paths: readonly Path[], ctx: DecisionContext): Decision {
   // One eligible path (every prefix of a full table from one feeder, every Calico block): it is
   // best with nothing to explain; skip the per-destination Map (docs/performance.md).
-  if (paths.length === 1 && paths[0]!.ineligible === undefined) return { best: paths[0], multipath: [paths[0]!], reasons: NO_REASONS };
+  // The multipath set is `paths` itself: the Loc-RIB replaces the array, never changes it.
+  if (paths.length === 1 && paths[0]!.ineligible === undefined) return { best: paths[0], multipath: paths, reasons: NO_REASONS };
   const reasons = new Map<Path, string>();
   const cand: Path[] = [];
   for (const p of paths) {

@@ -8,8 +8,34 @@ import type { Decision, DecisionContext, Destination, Path } from './types.ts';
 
 const EMPTY: Decision = { multipath: [], reasons: new Map() };
 
+/**
+ * A destination is its own decision: the verdict's fields live on it (one object per prefix, not
+ * two: docs/performance.md), and `decision` is the destination itself. It changes whenever the
+ * destination does: read what you need, do not keep it to compare with later.
+ */
+class LocDestination implements Destination, Decision {
+  readonly key: string;
+  readonly family: Family;
+  readonly nlri: Nlri;
+  paths: readonly Path[];
+  best: Path | undefined = undefined;
+  multipath: readonly Path[] = EMPTY.multipath;
+  reasons: Map<Path, string> = EMPTY.reasons;
+
+  constructor(key: string, family: Family, nlri: Nlri, path: Path) {
+    this.key = key;
+    this.family = family;
+    this.nlri = nlri;
+    this.paths = [path];
+  }
+
+  get decision(): Decision {
+    return this;
+  }
+}
+
 export class LocRib {
-  private readonly dests = new Map<string, Destination>();
+  private readonly dests = new Map<string, LocDestination>();
   private readonly ctx: DecisionContext;
 
   constructor(ctx: DecisionContext) {
@@ -35,12 +61,14 @@ export class LocRib {
   upsert(path: Path, family: Family, prefix: Nlri, replaces?: Path): Destination | undefined {
     let dest = this.dests.get(path.destKey);
     if (!dest) {
-      dest = { key: path.destKey, family, nlri: prefix, paths: [], decision: EMPTY };
+      dest = new LocDestination(path.destKey, family, prefix, path);
       this.dests.set(path.destKey, dest);
+    } else {
+      // Copy on write, to the exact length: a decision may share the array (decide), and an
+      // array grown by push keeps room for 16 more paths a destination almost never gets.
+      const i = replaces ? dest.paths.indexOf(replaces) : -1;
+      dest.paths = i >= 0 ? replaced(dest.paths, i, path) : dest.paths.concat(path);
     }
-    const i = replaces ? dest.paths.indexOf(replaces) : -1;
-    if (i >= 0) dest.paths[i] = path;
-    else dest.paths.push(path);
     return this.redecide(dest) ? dest : undefined;
   }
 
@@ -50,7 +78,7 @@ export class LocRib {
     if (!dest) return undefined;
     const i = dest.paths.indexOf(path);
     if (i < 0) return undefined;
-    dest.paths.splice(i, 1);
+    dest.paths = removed(dest.paths, i);
     const changed = this.redecide(dest);
     if (dest.paths.length === 0) this.dests.delete(dest.key);
     return changed ? dest : undefined;
@@ -62,15 +90,30 @@ export class LocRib {
     return dest && this.redecide(dest) ? dest : undefined;
   }
 
-  private redecide(dest: Destination): boolean {
-    const before = dest.decision;
-    dest.decision = dest.paths.length ? decide(dest.paths, this.ctx) : EMPTY;
-    return before.best !== dest.decision.best || !sameSet(before.multipath, dest.decision.multipath);
+  private redecide(dest: LocDestination): boolean {
+    const { best, multipath } = dest;
+    const now = dest.paths.length ? decide(dest.paths, this.ctx) : EMPTY;
+    dest.best = now.best;
+    dest.multipath = now.multipath;
+    dest.reasons = now.reasons;
+    return best !== now.best || !sameSet(multipath, now.multipath);
   }
 }
 
-function sameSet(a: Path[], b: Path[]): boolean {
+function sameSet(a: readonly Path[], b: readonly Path[]): boolean {
   if (a.length !== b.length) return false;
   for (const p of a) if (!b.includes(p)) return false;
   return true;
+}
+
+function replaced(paths: readonly Path[], i: number, path: Path): Path[] {
+  const copy = paths.slice();
+  copy[i] = path;
+  return copy;
+}
+
+function removed(paths: readonly Path[], i: number): Path[] {
+  const copy = new Array<Path>(paths.length - 1);
+  for (let j = 0, k = 0; j < paths.length; j++) if (j !== i) copy[k++] = paths[j]!;
+  return copy;
 }

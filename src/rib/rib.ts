@@ -44,18 +44,60 @@ export interface PeerUpInfo {
   extendedNextHopIpv4?: boolean;
 }
 
-/** One entry of a peer's Adj-RIB-In: the route as received, and what import made of it. */
+/** One entry of a peer's Adj-RIB-In: the route as received, and what import made of it. An
+ *  entry is replaced, not edited, when import decides again (reimport). */
 export interface AdjInEntry {
   readonly nlri: Nlri;
   readonly family: Family;
   /** Attributes as received (pre-policy). */
   readonly raw: RouteAttributes;
   /** The accepted path (post-policy), or undefined when rejected. */
-  path?: Path;
+  readonly path: Path | undefined;
   /** Why import rejected it. */
-  rejected?: string;
+  readonly rejected: string | undefined;
   stale: boolean;
   readonly receivedAt: number;
+}
+
+/**
+ * A route import accepted: its Adj-RIB-In entry and its Loc-RIB path are one object, so a full
+ * table from one feeder costs one object per route here, not two (docs/performance.md). What
+ * follows from the others is a getter, not a field.
+ */
+class AcceptedRoute implements Path, AdjInEntry {
+  readonly destKey: string;
+  readonly nlri: Nlri;
+  readonly peer: PeerRef;
+  readonly attrs: Attrs;
+  stale: boolean;
+  readonly receivedAt: number;
+  readonly raw: RouteAttributes;
+
+  constructor(destKey: string, nlri: Nlri, peer: PeerRef, attrs: Attrs, stale: boolean, receivedAt: number, raw: RouteAttributes) {
+    this.destKey = destKey;
+    this.nlri = nlri;
+    this.peer = peer;
+    this.attrs = attrs;
+    this.stale = stale;
+    this.receivedAt = receivedAt;
+    this.raw = raw;
+  }
+
+  get source(): 'bgp' {
+    return 'bgp';
+  }
+
+  get family(): Family {
+    return this.nlri.family;
+  }
+
+  get path(): Path {
+    return this;
+  }
+
+  get rejected(): undefined {
+    return undefined;
+  }
 }
 
 /** What import makes of a received route (for `tern explain`). */
@@ -113,6 +155,7 @@ const NO_NEXT_HOP = 'no usable next hop';
 
 interface PeerState {
   cfg: RibPeerConfig;
+  /** Keyed by prefixKey of the NLRI as received (with its ADD-PATH path id). */
   adjIn: Map<string, AdjInEntry>;
   accepted: number;
   out?: OutState;
@@ -194,14 +237,13 @@ export class Rib {
       const raw = routeAttributes(message, family, ctx);
       // Every prefix of the UPDATE shares its attributes: with an import policy that never looks
       // at the prefix, the loop checks and the policy run once per UPDATE, not once per prefix.
-      let shared: ImportExplanation | undefined;
+      const shared = state.cfg.importPolicy.prefixIndependent;
+      let verdict: ImportExplanation | undefined;
       for (const n of nlri) {
-        const entry: AdjInEntry = { nlri: n, family, raw, stale: false, receivedAt: now };
         const key = prefixKey(n);
-        const old = state.adjIn.get(key);
-        state.adjIn.set(key, entry);
-        if (state.cfg.importPolicy.prefixIndependent) shared ??= this.importVerdict(state, entry);
-        if (this.importEntry(state, entry, key, old?.path, changed, shared)) result.announced++;
+        const old = state.adjIn.get(key)?.path;
+        if (!shared || !verdict) verdict = this.importVerdict(state, n, family, raw);
+        if (this.importEntry(state, key, { nlri: n, family, raw, stale: false, receivedAt: now }, old, verdict, changed)) result.announced++;
         else result.rejected++;
       }
     }
@@ -260,33 +302,26 @@ export class Rib {
     const state = this.peers.get(peerId);
     if (!state) return;
     const changed = new Set<Destination>();
-    for (const [key, e] of state.adjIn) this.importEntry(state, e, key, e.path, changed);
+    // Setting a key the map already has keeps the iteration as it was.
+    for (const [key, e] of state.adjIn) this.importEntry(state, key, e, e.path, this.importVerdict(state, e.nlri, e.family, e.raw), changed);
     this.propagate(changed);
   }
 
-  private importEntry(state: PeerState, entry: AdjInEntry, key: string, old: Path | undefined, changed: Set<Destination>, shared?: ImportExplanation): boolean {
-    const { ref } = state.cfg;
-    const { attrs, reason } = shared ?? this.importVerdict(state, entry);
-    if (!attrs) {
-      entry.rejected = reason;
-      entry.path = undefined;
+  /** Store what import made of a received route under `key`, and give the Loc-RIB its path in
+   *  place of `old` (the earlier path under the key). Returns whether it was accepted. */
+  private importEntry(state: PeerState, key: string, received: Omit<AdjInEntry, 'path' | 'rejected'>, old: Path | undefined, verdict: ImportExplanation, changed: Set<Destination>): boolean {
+    const { nlri, family, raw, stale, receivedAt } = received;
+    if (!verdict.attrs) {
+      state.adjIn.set(key, { nlri, family, raw, path: undefined, rejected: verdict.reason, stale, receivedAt });
       if (old) this.dropPath(state, old, changed);
       return false;
     }
-    entry.rejected = undefined;
-    const path: Path = {
-      // Without a path id the Adj-RIB-In key is the destination key: one string, not two.
-      destKey: entry.nlri.pathId === undefined ? key : destKeyOf(entry.nlri),
-      nlri: entry.nlri,
-      source: 'bgp',
-      peer: ref,
-      attrs: this.attrs.intern(attrs),
-      stale: entry.stale,
-      receivedAt: entry.receivedAt,
-    };
-    entry.path = path;
+    // Without a path id the Adj-RIB-In key is the destination key: one string, not two.
+    const destKey = nlri.pathId === undefined ? key : destKeyOf(nlri);
+    const route = new AcceptedRoute(destKey, nlri, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, receivedAt, raw);
+    state.adjIn.set(key, route);
     if (!old) state.accepted++;
-    const dest = this.loc.upsert(path, entry.family, withoutPathId(entry.nlri), old);
+    const dest = this.loc.upsert(route, family, withoutPathId(nlri), old);
     if (old) this.attrs.release(old.attrs);
     if (dest) changed.add(dest);
     return true;
@@ -294,12 +329,12 @@ export class Rib {
 
   /** Loop checks, then import policy: the attributes to keep, or why the route is rejected.
    *  The one code path for importEntry and explainImport. */
-  private importVerdict(state: PeerState, entry: AdjInEntry): ImportExplanation {
+  private importVerdict(state: PeerState, nlri: Nlri, family: Family, raw: RouteAttributes): ImportExplanation {
     const { ref, importPolicy, allowOwnAs } = state.cfg;
-    const loop = importRejectReason(entry.raw, ref, { ...this.reflectorFor(state.cfg), allowOwnAs });
+    const loop = importRejectReason(raw, ref, { ...this.reflectorFor(state.cfg), allowOwnAs });
     if (loop) return { accepted: false, reason: loop };
     const verdict = importPolicy.evaluate(
-      { nlri: entry.nlri, family: entry.family, attrs: entry.raw, source: 'bgp', from: ref },
+      { nlri, family, attrs: raw, source: 'bgp', from: ref },
       { direction: 'import', peer: ref, localAsn: this.reflectorFor(state.cfg).localAsn },
     );
     if (verdict.accept) return { accepted: true, attrs: verdict.attrs, decidedBy: verdict.decidedBy };
@@ -505,7 +540,7 @@ export class Rib {
     const out = this.peers.get(peerId)?.out;
     if (!out) return undefined;
     const batch = out.cls.out.take(out.reader, limit, out.personal);
-    out.cls.out.maybePurge(out.cls.readers.values());
+    out.cls.out.maybePurge(out.cls.readers);
     return batch;
   }
 
@@ -669,7 +704,7 @@ export class Rib {
   /** For `tern explain`: what import makes of this Adj-RIB-In entry now (read-only). */
   explainImport(peerId: number, entry: AdjInEntry): ImportExplanation | undefined {
     const state = this.peers.get(peerId);
-    return state ? this.importVerdict(state, entry) : undefined;
+    return state ? this.importVerdict(state, entry.nlri, entry.family, entry.raw) : undefined;
   }
 
   /**

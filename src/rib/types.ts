@@ -59,7 +59,7 @@ export interface Decision {
   best?: Path;
   /** The paths equal to the best up to and including the IGP-cost step: an ECMP set
    *  (BIRD's `merge paths`). Includes best; empty when there is no best. */
-  multipath: Path[];
+  multipath: readonly Path[];
   /** For every path that is not best: the step at which it lost, e.g. "higher MED (RFC 4271 §9.1.2.2 (c))". */
   reasons: Map<Path, string>;
 }
@@ -75,7 +75,10 @@ export interface Destination {
   readonly family: Family;
   /** The prefix, without path id. */
   readonly nlri: Nlri;
-  /** Candidate paths, in no particular order (the decision never depends on it). */
-  paths: Path[];
-  decision: Decision;
+  /** Candidate paths, in no particular order (the decision never depends on it). Replaced, never
+   *  changed in place: the decision of a single path shares the array as its multipath set. */
+  paths: readonly Path[];
+  /** The decision process's verdict now (the Loc-RIB's destination object is its own decision:
+   *  read it, do not keep it to compare with a later one). */
+  readonly decision: Decision;
 }

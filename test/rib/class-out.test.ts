@@ -194,6 +194,11 @@ describe('class Adj-RIB-Out (update groups, second half)', () => {
     receive(rib, slow, held.slow, 7, 1000);
     assert.equal(held.slow.size, 200);
     assert.equal(rib.sentCount(slow.id, FAMILY), 200);
+    // Every member is past the withdrawals: the next take frees them (before, a table waited for
+    // twice as many new tombstones, so a mass withdrawal stayed in memory until the next churn).
+    rib.takeOutput(fast.id, 10);
+    const classes = (rib as unknown as { classes: Map<string, { out: { size: number } }> }).classes;
+    assert.equal([...classes.values()][0]!.out.size, 200, 'only the live nodes are left');
   });
 });
 
