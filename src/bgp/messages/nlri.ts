@@ -23,13 +23,31 @@ export function maxPrefixLength(family: Family): number {
   return family === 'ipv4-unicast' ? 32 : 128;
 }
 
+/** Whether decoded prefixes are announced (they will live in the RIB) or withdrawn (they die
+ *  with their UPDATE). */
+export type PrefixUse = 'reach' | 'unreach';
+
+// Two allocation sites on purpose, one per use. V8 pretenures by allocation site: after a full
+// table every announced NLRI lived on, so their site allocates straight into the old generation.
+// Withdrawn NLRIs made at that site would be old garbage from birth, and keep their address
+// views alive into the old generation too: 170 bytes a route of old-space growth while a full
+// table is withdrawn (docs/performance.md).
+function reachNlri(family: Family, length: number, address: Uint8Array, pathId: number | undefined): Nlri {
+  return pathId === undefined ? { family, length, address } : { family, length, address, pathId };
+}
+
+function unreachNlri(family: Family, length: number, address: Uint8Array, pathId: number | undefined): Nlri {
+  return pathId === undefined ? { family, length, address } : { family, length, address, pathId };
+}
+
 /**
  * Decode prefixes until the reader is exhausted. RFC 4271 §6.3 / RFC 7606 §5.3: a length beyond
  * the family's maximum, or a prefix that overruns the field, is an Invalid Network Field (the MP
  * attribute decoders map it to their own subcode).
  */
-export function decodePrefixes(r: Reader, family: Family, addPath: boolean): Nlri[] {
+export function decodePrefixes(r: Reader, family: Family, addPath: boolean, use: PrefixUse = 'reach'): Nlri[] {
   const out: Nlri[] = [];
+  const make = use === 'reach' ? reachNlri : unreachNlri;
   const max = maxPrefixLength(family);
   // One copy of the whole field, and every address a view into it: the frame buffer is reused
   // by the session layer, and one ArrayBuffer per UPDATE instead of one per prefix saves the
@@ -49,7 +67,7 @@ export function decodePrefixes(r: Reader, family: Family, addPath: boolean): Nlr
     if (r.offset + octets > r.end) throw BgpNotificationError.invalidNetworkField(`${family}: /${length} prefix overruns the field`);
     const address = field.subarray(r.offset - fieldStart, r.offset - fieldStart + octets);
     r.offset += octets;
-    out.push(pathId === undefined ? { family, length, address } : { family, length, address, pathId });
+    out.push(make(family, length, address, pathId));
   }
   return out;
 }

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// The RIB alone, in one process, no sockets: what a full table costs Tern per route, and whether a
+// withdrawal of it leaves anything behind. One feeder (an iBGP route-reflector client) sends N
+// IPv4 /32s in UPDATEs of 800 prefixes with one attribute set, as the BIRD feeder of the
+// reflector scenario does; M monitors share its export class and read (and encode) everything
+// after every 10 UPDATEs, about what the daemon's 100 ms send coalescing lets pile up. Then the
+// feeder withdraws every prefix.
+//
+// Usage: node --expose-gc [node flags] --import tsx bench/rib-memory.ts [N] [M] [--json]
+// It reports CPU seconds per phase, live heap bytes per route after the announce (after a full
+// GC), how much the old generation grew during the withdrawal (garbage included: V8 flags and
+// allocation sites decide that, and the peak RSS follows it), and the live heap after it.
+// Run it with the deployment's flags (bench/lib/node-flags.ts) to see what a daemon would.
+// test/rib/memory.test.ts runs it at a small N. Numbers are in docs/performance.md.
+import { getHeapSpaceStatistics } from 'node:v8';
+import { decodeUpdate, encodeUpdate } from '../src/bgp/messages/update.ts';
+import { attributesForAnnounce, type RouteAttributes } from '../src/bgp/messages/route-view.ts';
+import type { CodecContext, Family, Nlri } from '../src/bgp/messages/types.ts';
+import { ACCEPT_ALL } from '../src/policy/compile.ts';
+import { encodeBatch } from '../src/rib/packer.ts';
+import { Rib } from '../src/rib/rib.ts';
+import type { PeerRef } from '../src/rib/types.ts';
+import { dottedToU32, ipv4ToBytes } from '../src/util/ip.ts';
+
+const FAMILY: Family = 'ipv4-unicast';
+const ASN = 64512;
+const PER_UPDATE = 800;
+const UPDATES_PER_READ = 10;
+const CTX: CodecContext = {
+  as4: true,
+  maxMessageSize: 4096,
+  addPathReceive: new Set<Family>(),
+  addPathSend: new Set<Family>(),
+  extendedNextHopIpv4: false,
+  peerType: 'ibgp',
+  families: new Set<Family>([FAMILY]),
+};
+
+export interface RibMemoryResult {
+  prefixes: number;
+  monitors: number;
+  announceCpuS: number;
+  withdrawCpuS: number;
+  /** Live heap after the announce (after a full GC), per route. */
+  heapBytesPerRoute: number;
+  /** Old-space growth while withdrawing (before any full GC runs), per route: objects promoted
+   *  or pretenured that were garbage, mostly. */
+  withdrawOldGrowthBytesPerRoute: number;
+  /** Large-object-space growth while withdrawing, per route: hash tables V8 reallocates as the
+   *  Maps shrink, freed at the next full GC. */
+  withdrawLargeGrowthBytesPerRoute: number;
+  /** Live heap after the withdrawal, less the live heap before the announce. */
+  heapLeftAfterWithdrawBytes: number;
+  /** Routes every monitor was sent, per monitor. */
+  sent: number[];
+}
+
+function client(i: number): PeerRef {
+  const address = `10.0.1.${i}`;
+  return { id: i, name: `c${i}`, asn: ASN, type: 'ibgp', address: ipv4ToBytes(address)!, addressText: address, rrClient: true, routerId: dottedToU32(address)! };
+}
+
+function prefixes(from: number, to: number): Nlri[] {
+  const out: Nlri[] = [];
+  for (let j = from; j < to; j++) out.push({ family: FAMILY, length: 32, address: new Uint8Array([11 + (j >>> 24), (j >>> 16) & 255, (j >>> 8) & 255, j & 255]) });
+  return out;
+}
+
+function spaceUsed(name: string): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === name)?.space_used_size ?? 0;
+}
+
+function cpuS(since: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1e6;
+}
+
+export function measureRib(n: number, m: number): RibMemoryResult {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  const attrs: RouteAttributes = { origin: 0, asPath: [], nextHop: ipv4ToBytes('10.0.1.2'), localPref: 100, atomicAggregate: false, communities: [], largeCommunities: [], extendedCommunities: [], clusterList: [], unknown: [] };
+  const announce: Uint8Array[] = [];
+  const withdraw: Uint8Array[] = [];
+  for (let i = 0; i < n; i += PER_UPDATE) {
+    const nlri = prefixes(i, Math.min(n, i + PER_UPDATE));
+    announce.push(encodeUpdate({ type: 'update', withdrawn: [], attributes: attributesForAnnounce(attrs, FAMILY, nlri, CTX), nlri }, CTX).subarray(19));
+    withdraw.push(encodeUpdate({ type: 'update', withdrawn: nlri, attributes: [], nlri: [] }, CTX).subarray(19));
+  }
+  const rib = new Rib({ localAsn: ASN, routerId: dottedToU32('10.0.0.1')!, clusterId: dottedToU32('10.0.0.1')! });
+  const feeder = client(2);
+  const members = [feeder, ...Array.from({ length: m }, (_, i) => client(3 + i))];
+  for (const ref of members) {
+    rib.setPeer({ ref, importPolicy: ACCEPT_ALL, exportPolicy: ACCEPT_ALL, nextHopMode: 'auto', allowOwnAs: 0 });
+    rib.peerUp(ref.id, { families: [FAMILY], addPathTx: new Set(), self: { ipv4: ipv4ToBytes('10.0.0.1') } });
+  }
+  const sent = members.map(() => 0);
+  // Every member reads, the feeder too (it is sent nothing: split horizon), as sessions do.
+  const read = (): void => {
+    members.forEach((ref, i) => {
+      for (let batch = rib.takeOutput(ref.id, 2048); batch; batch = rib.takeOutput(ref.id, 2048)) {
+        encodeBatch(batch, CTX, rib.encodeCache(ref.id));
+        for (const a of batch.announcements) sent[i]! += a.nlri.length;
+      }
+    });
+  };
+  const feed = (frames: Uint8Array[]): void => {
+    frames.forEach((f, i) => {
+      rib.applyUpdate(feeder.id, decodeUpdate(f, CTX), CTX, Date.now());
+      if (i % UPDATES_PER_READ === UPDATES_PER_READ - 1 || i === frames.length - 1) read();
+    });
+  };
+  gc();
+  const base = process.memoryUsage().heapUsed;
+  let t = process.cpuUsage();
+  feed(announce);
+  const announceCpuS = cpuS(t);
+  announce.length = 0;
+  gc();
+  const loaded = process.memoryUsage().heapUsed;
+  const oldBefore = spaceUsed('old_space');
+  const largeBefore = spaceUsed('large_object_space');
+  t = process.cpuUsage();
+  feed(withdraw);
+  const withdrawCpuS = cpuS(t);
+  const oldGrowth = spaceUsed('old_space') - oldBefore;
+  const largeGrowth = spaceUsed('large_object_space') - largeBefore;
+  withdraw.length = 0;
+  gc();
+  return {
+    prefixes: n,
+    monitors: m,
+    announceCpuS,
+    withdrawCpuS,
+    heapBytesPerRoute: Math.round((loaded - base) / n),
+    withdrawOldGrowthBytesPerRoute: Math.round(oldGrowth / n),
+    withdrawLargeGrowthBytesPerRoute: Math.round(largeGrowth / n),
+    heapLeftAfterWithdrawBytes: process.memoryUsage().heapUsed - base,
+    sent: sent.slice(1),
+  };
+}
+
+if (process.argv[1]?.endsWith('rib-memory.ts')) {
+  const args = process.argv.slice(2);
+  const [n = 1_000_000, m = 1] = args.filter((a) => !a.startsWith('--')).map(Number);
+  const r = measureRib(n, m);
+  if (args.includes('--json')) process.stdout.write(JSON.stringify(r) + '\n');
+  else {
+    process.stdout.write(
+      `RIB, ${n} prefixes, ${m} monitor(s): announce ${r.announceCpuS.toFixed(2)} CPU s, ${r.heapBytesPerRoute} heap bytes a route; ` +
+        `withdraw ${r.withdrawCpuS.toFixed(2)} CPU s, old space +${r.withdrawOldGrowthBytesPerRoute} and large objects +${r.withdrawLargeGrowthBytesPerRoute} bytes a route, ` +
+        `${(r.heapLeftAfterWithdrawBytes / 2 ** 20).toFixed(1)} MiB left after; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`,
+    );
+  }
+}

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a full table leaves behind in V8's heap, measured by bench/rib-memory.ts in its own Node
+// process (the flags of the standalone service, so pretenuring is on as deployed). These are not
+// speed limits: each checks a property that was once broken by a wide margin.
+//   - A withdrawal of every route frees it: the class Adj-RIB-Out's tombstones go once every
+//     member has read them (they stayed until twice as many new ones piled up: ~250 bytes a route).
+//   - Withdrawn NLRIs are decoded at their own allocation site: sharing the announced NLRIs'
+//     site, which V8 had learned to pretenure, put ~170 bytes a withdrawn route of garbage
+//     straight into the old generation (now ~35).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { RibMemoryResult } from '../../bench/rib-memory.ts';
+
+const SCRIPT = fileURLToPath(new URL('../../bench/rib-memory.ts', import.meta.url));
+const N = 150_000;
+
+describe('RIB memory over a full announce and withdraw', () => {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=2', '--import', 'tsx', SCRIPT, String(N), '2', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const r = JSON.parse(out) as RibMemoryResult;
+
+  it('every monitor was sent every route', () => {
+    assert.deepEqual(r.sent, [N, N]);
+  });
+
+  it('after the withdrawal, the heap holds nothing of the table', () => {
+    assert.ok(r.heapLeftAfterWithdrawBytes < N * 10, `${r.heapLeftAfterWithdrawBytes} bytes left after withdrawing ${N} routes`);
+  });
+
+  it('withdrawn routes do not land in the old generation as garbage', () => {
+    assert.ok(r.withdrawOldGrowthBytesPerRoute < 100, `old space grew ${r.withdrawOldGrowthBytesPerRoute} bytes a withdrawn route`);
+  });
+});
