@@ -91,6 +91,9 @@ export class Lab {
 export interface ProcSample {
   /** utime + stime + cutime + cstime, seconds. */
   cpuSeconds: number;
+  /** stime + cstime, seconds: the part spent in the kernel on the process's behalf (system
+   *  calls, and the network stack's work done in its context). */
+  sysSeconds: number;
   /** VmHWM: peak resident set, MiB. */
   peakRssMiB: number;
   rssMiB: number;
@@ -107,7 +110,8 @@ export function sampleProc(pid: number): ProcSample | undefined {
     const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // fields 14–17
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { cpuSeconds: ticks / TICKS_PER_SECOND, peakRssMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
+    const sysTicks = Number(f[12]) + Number(f[14]);
+    return { cpuSeconds: ticks / TICKS_PER_SECOND, sysSeconds: sysTicks / TICKS_PER_SECOND, peakRssMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
   } catch {
     return undefined;
   }

@@ -50,7 +50,8 @@ export interface PhaseSpec {
 export async function runPhase(spec: PhaseSpec): Promise<Phase> {
   const { dut } = spec;
   const labPids = spec.labPids();
-  const cpu0 = sampleProc(dut.pid)?.cpuSeconds ?? NaN;
+  const before = sampleProc(dut.pid);
+  const cpu0 = before?.cpuSeconds ?? NaN;
   const lab0 = cpuOf(labPids);
   const groups = Object.entries(spec.labGroups?.() ?? {});
   const groups0 = groups.map(([, pids]) => cpuOf(pids));
@@ -67,6 +68,7 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
     receivers: spec.receivers.length,
     missing: spec.receivers.length - got.length,
     cpuS: round((after?.cpuSeconds ?? NaN) - cpu0),
+    cpuSysS: round((after?.sysSeconds ?? NaN) - (before?.sysSeconds ?? NaN)),
     peakRssMiB: round(after?.peakRssMiB ?? NaN, 1),
     labCpuS: round(cpuOf(labPids) - lab0),
   };

@@ -19,6 +19,8 @@ export interface Phase {
   missing: number;
   /** DUT CPU seconds (utime+stime, children included) spent during the phase. */
   cpuS: number;
+  /** Of cpuS, the kernel's part (stime + cstime): system calls and network-stack work. */
+  cpuSysS?: number;
   /** DUT peak RSS (VmHWM) at the end of the phase, MiB. */
   peakRssMiB: number;
   /** CPU seconds of the lab's own BIRDs (feeder, monitors, nodes) in the phase: contention. */

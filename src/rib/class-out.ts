@@ -59,6 +59,8 @@ export class Reader {
   /** Live nodes withheld from this reader, per family (for its count of routes sent). */
   readonly withheldLive = new Map<Family, number>();
   active = true;
+  /** In its table's list of readers to wake at the next change (it had read everything). */
+  caughtUp = false;
 
   /** `joinVersion`: the class version when the member joined; tombstones up to it are skipped. */
   readonly peerId: number;
@@ -90,6 +92,11 @@ export class ClassAdjRibOut {
   private tombstoneHead = 0;
   private purgeAt = MIN_PURGE;
   private takesSinceScan = 0;
+  /** Readers that had read everything when they last looked: the only ones a change must wake.
+   *  The others have something to read already, and their sessions keep reading until they
+   *  catch up; waking every member at every change cost 1000 × 1000 calls when 1000 Calico
+   *  nodes announced their blocks to one update group. */
+  private caughtUp: Reader[] = [];
 
   get currentVersion(): number {
     return this.version;
@@ -145,7 +152,31 @@ export class ClassAdjRibOut {
 
   /** A new member: it reads every live node; tombstones from before it joined are skipped. */
   join(peerId: number): Reader {
-    return new Reader(peerId, this.version);
+    const reader = new Reader(peerId, this.version);
+    this.markCaughtUp(reader);
+    return reader;
+  }
+
+  /** The readers to tell that there is something new: those that had read everything and now
+   *  have something pending. Each is returned once, until a take finds it caught up again. */
+  wake(): Reader[] {
+    const woken: Reader[] = [];
+    const still: Reader[] = [];
+    for (const r of this.caughtUp) {
+      if (!r.active) r.caughtUp = false;
+      else if (this.hasPending(r)) {
+        r.caughtUp = false;
+        woken.push(r);
+      } else still.push(r);
+    }
+    this.caughtUp = still;
+    return woken;
+  }
+
+  private markCaughtUp(reader: Reader): void {
+    if (reader.caughtUp) return;
+    reader.caughtUp = true;
+    this.caughtUp.push(reader);
   }
 
   leave(reader: Reader): void {
@@ -202,6 +233,12 @@ export class ClassAdjRibOut {
    * nodes (withheld, or already sent) and should go on in another turn.
    */
   take(reader: Reader, limit: number, personal: PersonalAnswer): OutBatch | undefined {
+    const batch = this.takeSome(reader, limit, personal);
+    if (!this.hasPending(reader)) this.markCaughtUp(reader);
+    return batch;
+  }
+
+  private takeSome(reader: Reader, limit: number, personal: PersonalAnswer): OutBatch | undefined {
     if (reader.owed.size) return this.takeOwed(reader, limit);
     let node = this.start(reader);
     if (!node) return undefined;

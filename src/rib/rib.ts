@@ -560,8 +560,9 @@ export class Rib {
     }
   }
 
+  /** Tell the members that had read everything that there is more (the others are reading). */
   private notifyReaders(cls: Class): void {
-    for (const reader of cls.readers.values()) if (cls.out.hasPending(reader)) this.onOutput(reader.peerId);
+    for (const reader of cls.out.wake()) this.onOutput(reader.peerId);
   }
 
   /** Compute the class's answer for every destination again; withdraw what left the Loc-RIB. */
