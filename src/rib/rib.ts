@@ -16,7 +16,7 @@ import { Origin } from '../bgp/messages/iana.ts';
 import type { CompiledPolicy } from '../policy/types.ts';
 import { importRejectReason, mayExport, rewriteForExport, type ReflectorConfig } from '../reflector/index.ts';
 import { AttrsTable } from './attrs.ts';
-import { isWithheld, type OutBatch, type OutNode, type PersonalAnswer, type Reader } from './class-out.ts';
+import { ipv4Number, isWithheld, type OutBatch, type OutNode, type PersonalAnswer, type Reader } from './class-out.ts';
 import { classKey, ExportClass, type EncodeCache, type ExportMemoEntry } from './export-class.ts';
 import { LocRib } from './loc-rib.ts';
 import { prefixKey } from './prefix-key.ts';
@@ -621,13 +621,16 @@ export class Rib {
    * the next hop is its own address (RFC 4271 §5.1.3). Undefined: the class answer applies.
    */
   private personalAnswer(state: PeerState, cls: Class): PersonalAnswer {
+    // A peer's address is its identity: a new address is a new peer, with a new closure.
+    const toV4 = ipv4Number(state.cfg.ref.address);
     return (node: OutNode) => {
       const path = node.path;
-      if (!path || node.attrs === null) return undefined;
+      if (path === undefined || node.attrs === null) return undefined;
       const to = state.cfg.ref;
-      const personal = (path.peer !== undefined && path.peer.id === to.id)
-        || (path.attrs.originatorId !== undefined && to.routerId !== 0 && path.attrs.originatorId === to.routerId)
-        || (node.attrs.nextHop !== undefined && sameBytes(node.attrs.nextHop, to.address));
+      // The node's own copies of the path's facts (OutNode.sourcePeerId): no pointer chasing.
+      const personal = node.sourcePeerId === to.id
+        || (node.originatorId !== undefined && to.routerId !== 0 && node.originatorId === to.routerId)
+        || (node.nextHopV4 !== undefined ? node.nextHopV4 === toV4 : node.attrs.nextHop !== undefined && sameBytes(node.attrs.nextHop, to.address));
       if (!personal) return undefined;
       const verdict = this.exportVerdict(state.cfg, path, node.nlri.family, state.out);
       if (!verdict.attrs) return null;
