@@ -254,17 +254,13 @@ export class ClassAdjRibOut {
     if (!node) return undefined;
     const family = node.nlri.family;
     const batch: OutBatch = { family, withdrawals: [], announcements: [], prefixes: 0 };
-    const groups = new Map<Attrs, Nlri[]>();
+    const groups = new Groups(batch.announcements);
     let walked = 0;
     while (node && batch.prefixes < limit && walked < limit * SKIP_FACTOR) {
       if (node.nlri.family !== family) break; // one family per batch: the next take starts here
       const attrs = this.deliver(reader, node, personal);
       if (attrs === null) batch.withdrawals.push(node.nlri);
-      else if (attrs !== undefined) {
-        let group = groups.get(attrs);
-        if (!group) groups.set(attrs, (group = []));
-        group.push(node.nlri);
-      }
+      else if (attrs !== undefined) groups.add(attrs, node.nlri);
       if (attrs !== undefined) batch.prefixes++;
       reader.version = node.version;
       if (node.version > reader.maxVersion) reader.maxVersion = node.version;
@@ -276,7 +272,6 @@ export class ClassAdjRibOut {
       reader.rewindFamilies = undefined;
       reader.rewindUpTo = -1;
     }
-    for (const [attrs, nlri] of groups) batch.announcements.push({ attrs, nlri });
     return batch;
   }
 
@@ -425,6 +420,43 @@ function bump(m: Map<Family, number>, family: Family, by: number): void {
 export function isWithheld(node: OutNode, reader: Reader): boolean {
   const w = node.withheld;
   return w === reader || (Array.isArray(w) && w.includes(reader));
+}
+
+/** Groups with more attribute sets than this are found through a Map; fewer, by a scan. */
+const SCAN_GROUPS = 64;
+
+/**
+ * A batch's announcements grouped by attribute set, in order of first appearance. A take makes
+ * one per member: for Calico's blocks (an attribute set each) every route is a new group, so a
+ * group is an array of exactly one (`[]` and a push reserves 17 slots), and the first groups are
+ * found by comparing pointers, without the Map (hashing an attribute set reads it from memory).
+ */
+class Groups {
+  private readonly list: { attrs: Attrs; nlri: Nlri[] }[];
+  private index: Map<Attrs, Nlri[]> | undefined;
+
+  constructor(list: { attrs: Attrs; nlri: Nlri[] }[]) {
+    this.list = list;
+  }
+
+  add(attrs: Attrs, nlri: Nlri): void {
+    const group = this.find(attrs);
+    if (group) {
+      group.push(nlri);
+      return;
+    }
+    const created = [nlri];
+    this.list.push({ attrs, nlri: created });
+    if (this.index) this.index.set(attrs, created);
+    else if (this.list.length > SCAN_GROUPS) this.index = new Map(this.list.map((g) => [g.attrs, g.nlri]));
+  }
+
+  private find(attrs: Attrs): Nlri[] | undefined {
+    if (this.index) return this.index.get(attrs);
+    const list = this.list;
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.attrs === attrs) return list[i]!.nlri;
+    return undefined;
+  }
 }
 
 /** Give the node its answer, the path it came from, and their facts that members compare. */

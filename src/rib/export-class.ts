@@ -40,15 +40,17 @@ const MAX_ENCODED = 8192;
 export class EncodeCache {
   private readonly byAttrs = new Map<Attrs | null, Encoded>();
 
-  /** The frames for `nlri` under `attrs` (null: withdrawals), encoded by `encode` on a miss. */
-  frames(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext, encode: () => Uint8Array[]): Uint8Array[] {
-    const addPath = ctx.addPathSend.has(family);
+  /** The frames encoded for `nlri` under `attrs` (null: withdrawals) with these codec settings, if any. */
+  get(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext): Uint8Array[] | undefined {
     const hit = this.byAttrs.get(attrs);
-    if (hit && hit.as4 === ctx.as4 && hit.maxMessageSize === ctx.maxMessageSize && hit.addPath === addPath && hit.extendedNextHopIpv4 === ctx.extendedNextHopIpv4 && sameList(hit.nlri, nlri)) return hit.frames;
-    const frames = encode();
+    if (hit === undefined || hit.as4 !== ctx.as4 || hit.maxMessageSize !== ctx.maxMessageSize || hit.extendedNextHopIpv4 !== ctx.extendedNextHopIpv4) return undefined;
+    return hit.addPath === ctx.addPathSend.has(family) && sameList(hit.nlri, nlri) ? hit.frames : undefined;
+  }
+
+  /** Remember the frames just encoded for `nlri` under `attrs`. */
+  set(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext, frames: Uint8Array[]): void {
     if (this.byAttrs.size >= MAX_ENCODED) this.byAttrs.clear();
-    this.byAttrs.set(attrs, { nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath, extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames });
-    return frames;
+    this.byAttrs.set(attrs, { nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath: ctx.addPathSend.has(family), extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames });
   }
 }
 

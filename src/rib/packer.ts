@@ -11,13 +11,25 @@ import type { EncodeCache } from './export-class.ts';
 export function encodeBatch(batch: OutBatch, ctx: CodecContext, cache?: EncodeCache): Uint8Array[] {
   const frames: Uint8Array[] = [];
   const { family } = batch;
-  const withdraw = (): Uint8Array[] => buildUpdates({ withdrawn: batch.withdrawals, attributes: [], nlri: [] }, ctx);
-  if (batch.withdrawals.length) frames.push(...(cache ? cache.frames(null, family, batch.withdrawals, ctx, withdraw) : withdraw()));
+  if (batch.withdrawals.length) {
+    const nlri = batch.withdrawals;
+    let encoded = cache?.get(null, family, nlri, ctx);
+    if (!encoded) {
+      encoded = buildUpdates({ withdrawn: nlri, attributes: [], nlri: [] }, ctx);
+      cache?.set(null, family, nlri, ctx, encoded);
+    }
+    for (const f of encoded) frames.push(f);
+  }
   for (const { attrs, nlri } of batch.announcements) {
     // Peers of one export class stage the same attribute objects and NLRI objects: the frames
-    // of the first peer are the frames of the others (encoded once per update group).
-    const announce = (): Uint8Array[] => announceOrWithdraw(attributesForAnnounce(attrs, family, nlri, ctx), nlri, ctx);
-    frames.push(...(cache ? cache.frames(attrs, family, nlri, ctx, announce) : announce()));
+    // of the first peer are the frames of the others (encoded once per update group). No
+    // closure or spread per group: a member's batch of Calico blocks is a group per route.
+    let encoded = cache?.get(attrs, family, nlri, ctx);
+    if (!encoded) {
+      encoded = announceOrWithdraw(attributesForAnnounce(attrs, family, nlri, ctx), nlri, ctx);
+      cache?.set(attrs, family, nlri, ctx, encoded);
+    }
+    for (const f of encoded) frames.push(f);
   }
   return frames;
 }
