@@ -479,7 +479,7 @@ export class KernelSync {
     const ops: { op: 'replace' | 'del'; route: RouteMessage }[] = [];
     // A different metric is a different kernel route: remove the old one.
     if (current?.route && (current.route.priority ?? 0) !== (route.priority ?? 0) && current.state === 'installed') ops.push({ op: 'del', route: current.route });
-    this.programmed.set(destKey, { destKey, family: dest!.family, nlri: dest!.nlri, state: 'pending', route, ...(desired.recursive ? { recursive: true } : {}) });
+    this.programmed.set(destKey, { destKey, family: dest!.family, nlri: dest!.nlri, state: 'pending', route, recursive: desired.recursive === true });
     ops.push({ op: 'replace', route });
     return ops;
   }
@@ -490,7 +490,8 @@ export class KernelSync {
       out.set(
         path,
         this.opts.exportPolicy.evaluate(
-          { nlri: dest.nlri, family: dest.family, attrs: path.attrs, source: path.source, ...(path.interface ? { interface: path.interface } : {}), ...(path.peer ? { from: path.peer } : {}) },
+          // One shape for every route (no conditional spreads): absent and undefined mean the same to policy.
+          { nlri: dest.nlri, family: dest.family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
           { direction: 'export', peer: KERNEL_PEER, localAsn: 0 },
         ),
       );

@@ -47,6 +47,12 @@ export function desiredRoute(
     return { kind: 'route', route: route(base, cfg, { routeType: RTN.BLACKHOLE }) };
   }
   if (best.source !== 'bgp') return { kind: 'none', why: `the best route is a ${best.source} route` };
+  // One path, the usual case: its next hop, without the ECMP bookkeeping below.
+  if (dest.decision.multipath.length <= 1) {
+    const hop = resolveNextHop(best, bestVerdict, ifaces, view, cfg);
+    if (typeof hop === 'string') return { kind: 'unresolved', why: hop };
+    return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, gateway: hop.gateway, oif: hop.oif, flags: hop.flags }), recursive: hop.recursive === true };
+  }
   // BIRD's `merge paths`: every accepted member of the ECMP set becomes a next hop.
   const members = dest.decision.multipath.filter((p) => p.source === 'bgp' && verdicts.get(p)?.accept);
   const hops: NextHop[] = [];
@@ -154,6 +160,9 @@ function sameHop(a: NextHop, b: NextHop): boolean {
 }
 
 export function fullAddress(bytes: Uint8Array, family: 2 | 10): Uint8Array {
+  // All bytes there (a /32, a /128, or a prefix whose NLRI carried them): the RIB's own bytes
+  // serve, since nothing writes to a route's address; a copy per route was kept per route.
+  if (bytes.length === (family === 2 ? 4 : 16)) return bytes;
   const out = new Uint8Array(family === 2 ? 4 : 16);
   out.set(bytes.subarray(0, out.length));
   return out;
