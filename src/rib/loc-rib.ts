@@ -91,8 +91,16 @@ export class LocRib {
   }
 
   private redecide(dest: LocDestination): boolean {
-    const { best, multipath } = dest;
-    const now = dest.paths.length ? decide(dest.paths, this.ctx) : EMPTY;
+    const { best, multipath, paths } = dest;
+    // One eligible path (a full table from one feeder, a Calico block): what decide() would say,
+    // without making its verdict object once per route.
+    if (paths.length === 1 && paths[0]!.ineligible === undefined) {
+      dest.best = paths[0];
+      dest.multipath = paths;
+      dest.reasons = EMPTY.reasons;
+      return best !== dest.best || !sameSet(multipath, paths);
+    }
+    const now = paths.length ? decide(paths, this.ctx) : EMPTY;
     dest.best = now.best;
     dest.multipath = now.multipath;
     dest.reasons = now.reasons;

@@ -59,6 +59,12 @@ export interface AdjInEntry {
   readonly receivedAt: number;
 }
 
+/** When an UPDATE arrived, shared by its routes: a number field of their own would be a
+ *  separate heap object per route (V8 boxes a time in milliseconds). */
+interface Arrival {
+  readonly at: number;
+}
+
 /**
  * A route import accepted: its Adj-RIB-In entry and its Loc-RIB path are one object, so a full
  * table from one feeder costs one object per route here, not two (docs/performance.md). What
@@ -70,17 +76,21 @@ class AcceptedRoute implements Path, AdjInEntry {
   readonly peer: PeerRef;
   readonly attrs: Attrs;
   stale: boolean;
-  readonly receivedAt: number;
+  readonly arrival: Arrival;
   readonly raw: RouteAttributes;
 
-  constructor(destKey: string, nlri: Nlri, peer: PeerRef, attrs: Attrs, stale: boolean, receivedAt: number, raw: RouteAttributes) {
+  constructor(destKey: string, nlri: Nlri, peer: PeerRef, attrs: Attrs, stale: boolean, arrival: Arrival, raw: RouteAttributes) {
     this.destKey = destKey;
     this.nlri = nlri;
     this.peer = peer;
     this.attrs = attrs;
     this.stale = stale;
-    this.receivedAt = receivedAt;
+    this.arrival = arrival;
     this.raw = raw;
+  }
+
+  get receivedAt(): number {
+    return this.arrival.at;
   }
 
   get source(): 'bgp' {
@@ -235,6 +245,7 @@ export class Rib {
         continue;
       }
       const raw = routeAttributes(message, family, ctx);
+      const arrival: Arrival = { at: now };
       // Every prefix of the UPDATE shares its attributes: with an import policy that never looks
       // at the prefix, the loop checks and the policy run once per UPDATE, not once per prefix.
       const shared = state.cfg.importPolicy.prefixIndependent;
@@ -243,7 +254,7 @@ export class Rib {
         const key = prefixKey(n);
         const old = state.adjIn.get(key)?.path;
         if (!shared || !verdict) verdict = this.importVerdict(state, n, family, raw);
-        if (this.importEntry(state, key, { nlri: n, family, raw, stale: false, receivedAt: now }, old, verdict, changed)) result.announced++;
+        if (this.importEntry(state, key, n, family, raw, false, arrival, old, verdict, changed)) result.announced++;
         else result.rejected++;
       }
     }
@@ -303,22 +314,25 @@ export class Rib {
     if (!state) return;
     const changed = new Set<Destination>();
     // Setting a key the map already has keeps the iteration as it was.
-    for (const [key, e] of state.adjIn) this.importEntry(state, key, e, e.path, this.importVerdict(state, e.nlri, e.family, e.raw), changed);
+    for (const [key, e] of state.adjIn) {
+      const arrival = e instanceof AcceptedRoute ? e.arrival : { at: e.receivedAt };
+      this.importEntry(state, key, e.nlri, e.family, e.raw, e.stale, arrival, e.path, this.importVerdict(state, e.nlri, e.family, e.raw), changed);
+    }
     this.propagate(changed);
   }
 
   /** Store what import made of a received route under `key`, and give the Loc-RIB its path in
    *  place of `old` (the earlier path under the key). Returns whether it was accepted. */
-  private importEntry(state: PeerState, key: string, received: Omit<AdjInEntry, 'path' | 'rejected'>, old: Path | undefined, verdict: ImportExplanation, changed: Set<Destination>): boolean {
-    const { nlri, family, raw, stale, receivedAt } = received;
+  // Fields, not a record: this runs once per received prefix.
+  private importEntry(state: PeerState, key: string, nlri: Nlri, family: Family, raw: RouteAttributes, stale: boolean, arrival: Arrival, old: Path | undefined, verdict: ImportExplanation, changed: Set<Destination>): boolean {
     if (!verdict.attrs) {
-      state.adjIn.set(key, { nlri, family, raw, path: undefined, rejected: verdict.reason, stale, receivedAt });
+      state.adjIn.set(key, { nlri, family, raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
       if (old) this.dropPath(state, old, changed);
       return false;
     }
     // Without a path id the Adj-RIB-In key is the destination key: one string, not two.
     const destKey = nlri.pathId === undefined ? key : destKeyOf(nlri);
-    const route = new AcceptedRoute(destKey, nlri, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, receivedAt, raw);
+    const route = new AcceptedRoute(destKey, nlri, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival, raw);
     state.adjIn.set(key, route);
     if (!old) state.accepted++;
     const dest = this.loc.upsert(route, family, withoutPathId(nlri), old);
