@@ -15,26 +15,17 @@
 import { getHeapSpaceStatistics } from 'node:v8';
 import { decodeUpdate, encodeUpdate } from '../src/bgp/messages/update.ts';
 import { attributesForAnnounce, type RouteAttributes } from '../src/bgp/messages/route-view.ts';
-import type { CodecContext, Family, Nlri } from '../src/bgp/messages/types.ts';
+import type { Family, Nlri } from '../src/bgp/messages/types.ts';
 import { ACCEPT_ALL } from '../src/policy/compile.ts';
 import { encodeBatch } from '../src/rib/packer.ts';
 import { Rib } from '../src/rib/rib.ts';
-import type { PeerRef } from '../src/rib/types.ts';
-import { dottedToU32, ipv4ToBytes } from '../src/util/ip.ts';
+import { ipv4ToBytes } from '../src/util/ip.ts';
+// The route reflector of the update-group tests: AS 64512, clients c2, c3, ... at 10.0.1.N.
+import { ASN, CTX, ROUTER_ID, SELF, client } from '../test/rib/rr-fixtures.ts';
 
 const FAMILY: Family = 'ipv4-unicast';
-const ASN = 64512;
 const PER_UPDATE = 800;
 const UPDATES_PER_READ = 10;
-const CTX: CodecContext = {
-  as4: true,
-  maxMessageSize: 4096,
-  addPathReceive: new Set<Family>(),
-  addPathSend: new Set<Family>(),
-  extendedNextHopIpv4: false,
-  peerType: 'ibgp',
-  families: new Set<Family>([FAMILY]),
-};
 
 export interface RibMemoryResult {
   prefixes: number;
@@ -53,11 +44,6 @@ export interface RibMemoryResult {
   heapLeftAfterWithdrawBytes: number;
   /** Routes every monitor was sent, per monitor. */
   sent: number[];
-}
-
-function client(i: number): PeerRef {
-  const address = `10.0.1.${i}`;
-  return { id: i, name: `c${i}`, asn: ASN, type: 'ibgp', address: ipv4ToBytes(address)!, addressText: address, rrClient: true, routerId: dottedToU32(address)! };
 }
 
 function prefixes(from: number, to: number): Nlri[] {
@@ -86,12 +72,12 @@ export function measureRib(n: number, m: number): RibMemoryResult {
     announce.push(encodeUpdate({ type: 'update', withdrawn: [], attributes: attributesForAnnounce(attrs, FAMILY, nlri, CTX), nlri }, CTX).subarray(19));
     withdraw.push(encodeUpdate({ type: 'update', withdrawn: nlri, attributes: [], nlri: [] }, CTX).subarray(19));
   }
-  const rib = new Rib({ localAsn: ASN, routerId: dottedToU32('10.0.0.1')!, clusterId: dottedToU32('10.0.0.1')! });
+  const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
   const feeder = client(2);
   const members = [feeder, ...Array.from({ length: m }, (_, i) => client(3 + i))];
   for (const ref of members) {
     rib.setPeer({ ref, importPolicy: ACCEPT_ALL, exportPolicy: ACCEPT_ALL, nextHopMode: 'auto', allowOwnAs: 0 });
-    rib.peerUp(ref.id, { families: [FAMILY], addPathTx: new Set(), self: { ipv4: ipv4ToBytes('10.0.0.1') } });
+    rib.peerUp(ref.id, { families: [FAMILY], addPathTx: new Set(), self: SELF });
   }
   const sent = members.map(() => 0);
   // Every member reads, the feeder too (it is sent nothing: split horizon), as sessions do.

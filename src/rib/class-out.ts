@@ -85,6 +85,14 @@ export class Reader {
 /** A member's own answer for a node: undefined when the class answer applies. */
 export type PersonalAnswer = (node: OutNode) => Attrs | null | undefined;
 
+/**
+ * A take ends at the end of a chunk of this many versions (or at its limit). Members that read at
+ * different paces then still cut the table at the same places, so their batches hold the same
+ * NLRI lists and the class encodes each once (the encode cache). Cut by each member's own limit,
+ * ten monitors of a full table that fell behind differently encoded it ten times.
+ */
+export const CHUNK_VERSIONS = 1024;
+
 /** Nodes walked per take without sending anything before the walk yields (skips are cheap). */
 const SKIP_FACTOR = 8;
 /** Tombstones that make the class look for ones every reader has passed, whatever the number of
@@ -255,8 +263,9 @@ export class ClassAdjRibOut {
     const family = node.nlri.family;
     const batch: OutBatch = { family, withdrawals: [], announcements: [], prefixes: 0 };
     const groups = new Groups(batch.announcements);
+    const chunkEnd = Math.ceil(node.version / CHUNK_VERSIONS) * CHUNK_VERSIONS;
     let walked = 0;
-    while (node && batch.prefixes < limit && walked < limit * SKIP_FACTOR) {
+    while (node && node.version <= chunkEnd && batch.prefixes < limit && walked < limit * SKIP_FACTOR) {
       if (node.nlri.family !== family) break; // one family per batch: the next take starts here
       const attrs = this.deliver(reader, node, personal);
       if (attrs === null) batch.withdrawals.push(node.nlri);

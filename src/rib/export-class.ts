@@ -26,6 +26,7 @@ export interface ExportMemoEntry {
 
 /** Encoded UPDATEs for one attribute set (or the withdrawals: attrs null) and one NLRI list. */
 interface Encoded {
+  attrs: Attrs | null;
   nlri: Nlri[];
   as4: boolean;
   maxMessageSize: number;
@@ -34,23 +35,28 @@ interface Encoded {
   frames: Uint8Array[];
 }
 
-/** Most encodings kept per class; the cache is emptied when full (it only saves work). */
-const MAX_ENCODED = 8192;
-
+/**
+ * Encoded UPDATEs of a class, by the first NLRI object of their list: members cut the class
+ * table at the same chunk boundaries, so a list one member sends is the list the others send
+ * when they get there, however far apart they are (several lists with one attribute set are
+ * remembered at once, not only the last). Weakly: an entry lives while its first NLRI does, that
+ * is while its route is in the class table, so a table that was withdrawn and read by every
+ * member leaves nothing here (a plain Map kept every withdrawn NLRI alive).
+ */
 export class EncodeCache {
-  private readonly byAttrs = new Map<Attrs | null, Encoded>();
+  private readonly byFirst = new WeakMap<Nlri, Encoded>();
 
   /** The frames encoded for `nlri` under `attrs` (null: withdrawals) with these codec settings, if any. */
   get(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext): Uint8Array[] | undefined {
-    const hit = this.byAttrs.get(attrs);
-    if (hit === undefined || hit.as4 !== ctx.as4 || hit.maxMessageSize !== ctx.maxMessageSize || hit.extendedNextHopIpv4 !== ctx.extendedNextHopIpv4) return undefined;
+    const hit = nlri.length ? this.byFirst.get(nlri[0]!) : undefined;
+    if (hit === undefined || hit.attrs !== attrs || hit.as4 !== ctx.as4 || hit.maxMessageSize !== ctx.maxMessageSize || hit.extendedNextHopIpv4 !== ctx.extendedNextHopIpv4) return undefined;
     return hit.addPath === ctx.addPathSend.has(family) && sameList(hit.nlri, nlri) ? hit.frames : undefined;
   }
 
   /** Remember the frames just encoded for `nlri` under `attrs`. */
   set(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext, frames: Uint8Array[]): void {
-    if (this.byAttrs.size >= MAX_ENCODED) this.byAttrs.clear();
-    this.byAttrs.set(attrs, { nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath: ctx.addPathSend.has(family), extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames });
+    if (!nlri.length) return;
+    this.byFirst.set(nlri[0]!, { attrs, nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath: ctx.addPathSend.has(family), extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames });
   }
 }
 
