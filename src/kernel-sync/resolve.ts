@@ -161,7 +161,7 @@ function sameHop(a: NextHop, b: NextHop): boolean {
 
 export function fullAddress(bytes: Uint8Array, family: 2 | 10): Uint8Array {
   // All bytes there (a /32, a /128, or a prefix whose NLRI carried them): the RIB's own bytes
-  // serve, since nothing writes to a route's address; a copy per route was kept per route.
+  // serve, since nothing writes to a route's address (a copy was kept per programmed route).
   if (bytes.length === (family === 2 ? 4 : 16)) return bytes;
   const out = new Uint8Array(family === 2 ? 4 : 16);
   out.set(bytes.subarray(0, out.length));

@@ -91,7 +91,7 @@ export type PersonalAnswer = (node: OutNode) => Attrs | null | undefined;
  * NLRI lists and the class encodes each once (the encode cache). Cut by each member's own limit,
  * ten monitors of a full table that fell behind differently encoded it ten times.
  */
-export const CHUNK_VERSIONS = 1024;
+const CHUNK_VERSIONS = 1024;
 
 /** Nodes walked per take without sending anything before the walk yields (skips are cheap). */
 const SKIP_FACTOR = 8;

@@ -322,8 +322,8 @@ export class Rib {
   }
 
   /** Store what import made of a received route under `key`, and give the Loc-RIB its path in
-   *  place of `old` (the earlier path under the key). Returns whether it was accepted. */
-  // Fields, not a record: this runs once per received prefix.
+   *  place of `old` (the earlier path under the key). Returns whether it was accepted. Fields,
+   *  not a record: this runs once per received prefix. */
   private importEntry(state: PeerState, key: string, nlri: Nlri, family: Family, raw: RouteAttributes, stale: boolean, arrival: Arrival, old: Path | undefined, verdict: ImportExplanation, changed: Set<Destination>): boolean {
     if (!verdict.attrs) {
       state.adjIn.set(key, { nlri, family, raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
@@ -635,7 +635,8 @@ export class Rib {
    * the next hop is its own address (RFC 4271 §5.1.3). Undefined: the class answer applies.
    */
   private personalAnswer(state: PeerState, cls: Class): PersonalAnswer {
-    // A peer's address is its identity: a new address is a new peer, with a new closure.
+    // Made again whenever the peer's config or session changes (setPeer → switchClass, peerUp),
+    // so the address captured here is the peer's current one.
     const toV4 = ipv4Number(state.cfg.ref.address);
     return (node: OutNode) => {
       const path = node.path;
