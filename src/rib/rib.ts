@@ -504,6 +504,10 @@ export class Rib {
       return;
     }
     const reader = cls.add(state.cfg.ref.id, state.cfg.ref.routerId);
+    // The peer keeps what it holds of the old class where the new one announces the same key, so
+    // it may hold any key the new class has now: when one later becomes its own (withheld), it
+    // must be sent the withdrawal. A new reader's "never sent anything" would skip it.
+    reader.maxVersion = reader.joinVersion;
     const personal = this.personalAnswer(state, cls);
     const announces = (key: string): boolean => {
       const node = cls.out.get(key);

@@ -148,7 +148,17 @@ describe('class Adj-RIB-Out (update groups, second half)', () => {
           assert.deepEqual([...rib.adjOut(ref.id)].map((r) => prefixToString(r.nlri)).sort(), [...want.keys()].sort(), `${ref.name}: show routes adj-out`);
         });
       }),
-      { numRuns: 400 },
+      {
+        numRuns: 400,
+        // Found by a random run: c2 reads c3's route, moves to another class (it keeps the route),
+        // then sends a better path for the prefix itself; c3's route must be withdrawn from it.
+        examples: [[[
+          { kind: 'announce', from: 1, prefix: 4, nextHop: 1, originator: -1 },
+          { kind: 'read', peer: 0, limit: 1 },
+          { kind: 'policy', peer: 0, strict: true },
+          { kind: 'announce', from: 0, prefix: 4, nextHop: 0, originator: 0 },
+        ]]],
+      },
     );
   });
 
