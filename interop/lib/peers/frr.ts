@@ -3,6 +3,8 @@
 // network import-check`, `network` statements for the peer's routes, fast timers), runs zebra and
 // bgpd in the foreground in the peer's namespace with a private vty/zserv directory, and queries
 // bgpd through `vtysh --vty_socket DIR -d bgpd -c "show bgp ... json"`.
+// Sessions start shut down (`bgp shutdown`) and are let up once zebra has sent bgpd every interface
+// address: see waitForConnectedAddresses.
 // Why zebra: without it bgpd knows no interfaces, so it withdraws IPv6 routes that carry a
 // link-local second next hop ("no peer interface information") and cannot validate next hops.
 // bgpd runs with -n (no FIB install), so nothing is programmed into the namespace's kernel.
@@ -29,6 +31,9 @@ function frrConfig(spec: PeerSpec): string {
     ' no bgp default ipv4-unicast',
     // NOTIFICATIONs received go to the log too: a reconnect attempt overwrites show's last reset.
     ' bgp log-neighbor-changes',
+    // Every neighbor starts shut down: start() lifts this once zebra has told bgpd of every
+    // connected address (see waitForConnectedAddresses).
+    ' bgp shutdown',
   ];
   for (const s of spec.sessions) {
     out.push(
@@ -133,6 +138,24 @@ export class FrrPeer implements PeerDriver {
       await this.vtysh('show bgp summary json');
       return true;
     }, { timeoutMs: 15_000, intervalMs: 200 });
+    await this.waitForConnectedAddresses();
+    await this.configureBgp(['no bgp shutdown']);
+  }
+
+  /** bgpd learns its interfaces' addresses from zebra some time after it starts. A session that
+   *  comes up before bgpd knows the address it runs from has "no peer interface information", and
+   *  bgpd then treats every IPv6 route received with a link-local second next hop as withdrawn, for
+   *  the whole session (seen after restarts). So sessions wait until zebra has sent bgpd at least
+   *  as many interface addresses as the namespace has. */
+  private async waitForConnectedAddresses(): Promise<void> {
+    // Tentative IPv6 addresses (duplicate address detection still running) are not counted.
+    const listed = (await run('ip', ['-n', this.spec.namespace, '-o', 'addr', 'show'])).stdout.split('\n');
+    const addresses = listed.filter((l) => l.trim() !== '' && !l.includes('tentative')).length;
+    await waitFor(`zebra to send bgpd ${addresses} interface addresses`, async () => {
+      const shown = (await run(FRR.vtysh, ['--vty_socket', this.runDir, '-d', 'zebra', '-c', 'show zebra client'], { timeoutMs: 5_000 })).stdout;
+      const sent = addressAddsTo('bgp', shown);
+      return sent !== undefined && sent >= addresses ? true : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -224,6 +247,14 @@ export class FrrPeer implements PeerDriver {
   logs(): string[] {
     return [this.bgpdLog, this.zebraLog];
   }
+}
+
+/** The "Intf Addr" Add count (interface addresses zebra has sent) of one client in zebra's
+ *  `show zebra client`, or undefined when the client has not connected yet. */
+export function addressAddsTo(client: string, shown: string): number | undefined {
+  const section = shown.split(/^Client: /m).find((b) => /^\S+/.exec(b)?.[0] === client);
+  const m = section?.match(/^Intf Addr\s+(\d+)/m);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** "BGP Notification received: Cease/Administrative Shutdown (0602) "text"" from the JSON fields. */
