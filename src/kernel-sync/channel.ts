@@ -10,6 +10,10 @@ import { LeWriter, appendRouteRequest, decodeNetlink, encodeDumpRequest, type Du
 const NETLINK_ROUTE = 0;
 /** Requests per datagram: the kernel queues one ack each in our receive buffer. */
 const BATCH = 256;
+/** Datagrams per threadpool send: at most 2048 requests (a programming batch of 1000 routes,
+ *  each with a delete), whose error answers (a buffer each, with the request and extended-ack
+ *  text) still fit the 4 MiB receive buffer if every one fails. */
+const DATAGRAMS_PER_SEND = 8;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface RouteResult {
@@ -44,6 +48,8 @@ export class NetlinkChannel {
   private inFlight: PendingBatch[] = [];
   private dumpState?: DumpState;
   private dumpQueue: Promise<unknown> = Promise.resolve();
+  /** routes() calls, one after another. */
+  private routeQueue: Promise<unknown> = Promise.resolve();
 
   constructor() {
     this.socket = NetlinkSocket.open(NETLINK_ROUTE, 0, { receiveBufferBytes: 4 << 20, extendedAck: true, onEvent: (e) => this.onEvent(e) });
@@ -78,35 +84,59 @@ export class NetlinkChannel {
     return next;
   }
 
-  /** Send route changes in batches; resolves with one result per request, in order. */
-  async routes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
+  /**
+   * Send route changes in batches; resolves with one result per request, in order (never
+   * rejects: a request that could not be sent has a failed result). Calls are
+   * sent one after another, whole: a later call's change to a route never reaches the kernel
+   * before an earlier call's change to it (callers may plan the next changes meanwhile).
+   */
+  routes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
+    const run = (): Promise<RouteResult[]> => this.sendRoutes(requests);
+    const next = this.routeQueue.then(run, run);
+    this.routeQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async sendRoutes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
     const results: RouteResult[] = [];
-    for (let i = 0; i < requests.length; i += BATCH) {
-      const batch = requests.slice(i, i + BATCH);
-      const firstSeq = this.reserveSeqs(batch.length);
-      const w = new LeWriter();
-      // netlink(7): the kernel answers NLM_F_ACK requests with an ack and reports an error for
-      // any request. Only the batch's last request asks for an ack: the socket processes
-      // requests in order, so when its answer arrives every earlier error has been read, and
-      // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
-      batch.forEach(({ op, route }, j) => appendRouteRequest(w, op, route, firstSeq + j, { ack: j === batch.length - 1 }));
-      const bytes = w.finish();
-      // One promise, one timer and one result array per batch, not per route (docs/kernel.md).
-      const answered = new Promise<RouteResult[]>((resolve) => {
-        const pending: PendingBatch = { firstSeq, count: batch.length, results: new Array<RouteResult | undefined>(batch.length), resolve, timer: setTimeout(() => this.finish(pending, { ok: false, message: 'no answer from the kernel' }), REQUEST_TIMEOUT_MS) };
-        this.inFlight.push(pending);
-      });
-      // send() throws on a failed sendto; ENOBUFS comes back as an overrun event, which fails the batch.
-      try {
-        this.socket.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-      } catch (err) {
-        this.failInFlight(`netlink send failed: ${(err as Error).message}`);
-        throw err;
+    for (let i = 0; i < requests.length; i += BATCH * DATAGRAMS_PER_SEND) {
+      const datagrams: Buffer[] = [];
+      const answers: Promise<RouteResult[]>[] = [];
+      const batches: PendingBatch[] = [];
+      for (let j = i; j < Math.min(requests.length, i + BATCH * DATAGRAMS_PER_SEND); j += BATCH) {
+        const { datagram, batch, answered } = this.prepareBatch(requests.slice(j, j + BATCH));
+        datagrams.push(datagram);
+        batches.push(batch);
+        answers.push(answered);
       }
-      // Let the acks of this batch drain before the next one fills the receive buffer.
-      for (const r of await answered) results.push(r);
+      // Sent from a threadpool thread: the kernel inserts the routes inside sendmsg, and the event
+      // loop (BGP input, planning the next changes) runs on meanwhile. The datagrams from a failed
+      // sendto on are failed here; an ENOBUFS is also an overrun event, which fails them all.
+      const { sent, error } = await this.socket.sendAsync(datagrams);
+      if (error) for (const b of batches.slice(sent)) this.finish(b, { ok: false, message: `netlink send failed: ${error.message}` });
+      // Let the acks drain before the next datagrams fill the receive buffer.
+      for (const answered of answers) for (const r of await answered) results.push(r);
     }
     return results;
+  }
+
+  /** One datagram of requests with consecutive sequence numbers, and the promise of its answers. */
+  private prepareBatch(batch: { op: RouteOp; route: RouteMessage }[]): { datagram: Buffer; batch: PendingBatch; answered: Promise<RouteResult[]> } {
+    const firstSeq = this.reserveSeqs(batch.length);
+    const w = new LeWriter();
+    // netlink(7): the kernel answers NLM_F_ACK requests with an ack and reports an error for
+    // any request. Only the batch's last request asks for an ack: the socket processes
+    // requests in order, so when its answer arrives every earlier error has been read, and
+    // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
+    batch.forEach(({ op, route }, j) => appendRouteRequest(w, op, route, firstSeq + j, { ack: j === batch.length - 1 }));
+    const bytes = w.finish();
+    // One promise, one timer and one result array per batch, not per route (docs/kernel.md).
+    let pending!: PendingBatch;
+    const answered = new Promise<RouteResult[]>((resolve) => {
+      pending = { firstSeq, count: batch.length, results: new Array<RouteResult | undefined>(batch.length), resolve, timer: setTimeout(() => this.finish(pending, { ok: false, message: 'no answer from the kernel' }), REQUEST_TIMEOUT_MS) };
+      this.inFlight.push(pending);
+    });
+    return { datagram: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), batch: pending, answered };
   }
 
   /** End a batch: requests without an answer get `missing` (success once the last one is in). */

@@ -18,10 +18,10 @@ import type { CompiledPolicy, PolicyVerdict } from '../policy/types.ts';
 import type { Family, Nlri } from '../bgp/messages/types.ts';
 import { prefixKey } from '../rib/prefix-key.ts';
 import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netlink.ts';
-import { NetlinkChannel } from './channel.ts';
+import { NetlinkChannel, type RouteResult } from './channel.ts';
 import { InterfaceTable, globMatch } from './interfaces.ts';
 import { KernelView, routeKey } from './kernel-view.ts';
-import { desiredRoute, sameRoute, type ProgramSettings } from './resolve.ts';
+import { desiredRoute, sameRoute, type Desired, type ProgramSettings, type Verdicts } from './resolve.ts';
 import { prefixToString } from '../bgp/messages/nlri.ts';
 import { RTMGRP, RTN, RTPROT, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
 import { RTM } from './rtnetlink/constants.ts';
@@ -45,6 +45,9 @@ export interface KernelSyncOptions {
 const ALWAYS_IGNORED = ['cali*', 'kube-ipvs*'];
 /** Destinations programmed per event-loop turn before yielding (keepalives first). */
 const PROGRAM_BATCH = 1000;
+/** Batches sent and not yet answered: the next batch is planned while the kernel (on a threadpool
+ *  thread, inside sendmsg) inserts the routes of the one before. */
+const BATCHES_IN_FLIGHT = 2;
 
 export type ProgrammedState = 'pending' | 'installed' | 'failed' | 'unresolved';
 
@@ -57,7 +60,19 @@ export interface ProgrammedRoute {
   error?: string;
   /** Its next hop was resolved through another route: redo it when other routes change. */
   recursive?: boolean;
+  /** The batch that carries its last request; while that batch is unanswered, the destination
+   *  is not planned again (its state and route are not yet what the kernel has). */
+  batch?: number;
 }
+
+/** One change for the kernel, and the destination it is for. */
+interface KernelRequest {
+  op: 'replace' | 'del';
+  route: RouteMessage;
+  destKey: string;
+}
+
+const NO_ROUTE: Desired = { kind: 'none', why: 'no route' };
 
 export interface KernelStats {
   overruns: number;
@@ -83,6 +98,12 @@ export class KernelSync {
   private channel?: NetlinkChannel;
   private monitor?: NetlinkSocket;
   private readonly dirty = new Set<string>();
+  private readonly exportVerdicts = new ExportVerdicts(() => this.opts.exportPolicy);
+  /** Dirty destinations whose last request is still in flight: dirty again once it is answered. */
+  private waiting: string[] = [];
+  /** Batches sent, and answered (in order: the channel sends route batches one after another). */
+  private batchesSent = 0;
+  private batchesAnswered = 0;
   private flushing = false;
   private flushScheduled = false;
   /** Adopted routes of ours found at start, kept until convergence (destKey → route). */
@@ -359,7 +380,13 @@ export class KernelSync {
     });
     this.adopted.clear();
     if (leftovers.length === 0 || !this.channel) return;
-    const results = await this.channel.routes(leftovers.map(([, route]) => ({ op: 'del' as const, route })));
+    let results: RouteResult[];
+    try {
+      results = await this.channel.routes(leftovers.map(([, route]) => ({ op: 'del' as const, route })));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, routes: leftovers.length }, 'netlink send failed: routes left from before the restart stay');
+      return;
+    }
     leftovers.forEach(([destKey, route], i) => {
       const gone = results[i]?.ok || results[i]?.errno === 3; /* ESRCH: already gone */
       if (gone && this.programmed.get(destKey)?.route === route) this.programmed.delete(destKey);
@@ -385,20 +412,27 @@ export class KernelSync {
   private async flush(): Promise<void> {
     if (this.flushing || !this.channel) return;
     this.flushing = true;
+    const inFlight: Promise<void>[] = [];
     try {
-      while ((this.dirty.size || this.pruneRequested) && !this.stopped) {
+      while ((this.dirty.size || this.pruneRequested || inFlight.length) && !this.stopped) {
         if (this.dirty.size === 0) {
+          // Answers first: they return waiting destinations, and the prune must see the results.
+          if (inFlight.length) {
+            await inFlight.shift();
+            continue;
+          }
           const why = this.pruneRequested!;
           this.pruneRequested = undefined;
           await this.pruneLeftovers(why);
           continue;
         }
-        const keys = this.takeDirty(PROGRAM_BATCH);
-        await this.programBatch(keys);
+        inFlight.push(this.programBatch(this.takeDirty(PROGRAM_BATCH)));
+        if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
         // Yield between batches: sessions' keepalives must not wait behind the kernel.
         await new Promise((r) => setImmediate(r));
       }
     } finally {
+      await Promise.all(inFlight);
       this.flushing = false;
       if (this.dirty.size || this.pruneRequested) this.scheduleFlush();
     }
@@ -416,87 +450,113 @@ export class KernelSync {
     return keys;
   }
 
+  /** Plans `keys` and sends the changes; never rejects (a failed send fails its routes). */
   private async programBatch(keys: string[]): Promise<void> {
-    const requests: { op: 'replace' | 'del'; route: RouteMessage; destKey: string }[] = [];
+    const requests: KernelRequest[] = [];
     for (const destKey of keys) {
-      const change = this.plan(destKey);
-      if (change) for (const c of change) requests.push({ op: c.op, route: c.route, destKey });
+      const current = this.programmed.get(destKey);
+      if (current?.batch !== undefined && current.batch > this.batchesAnswered) {
+        this.waiting.push(destKey);
+        continue;
+      }
+      this.plan(destKey, current, requests);
     }
     if (!requests.length) return;
-    const results = await this.channel!.routes(requests);
-    requests.forEach((req, i) => {
-      const r = results[i]!;
+    const batch = ++this.batchesSent;
+    for (const req of requests) {
       const p = this.programmed.get(req.destKey);
-      if (req.op === 'del') {
-        this.stats.removals++;
-        if (p && p.route === req.route) this.programmed.delete(req.destKey);
-        return;
-      }
-      if (!p) return;
-      if (r.ok) {
-        this.stats.installs++;
-        p.state = 'installed';
-        p.error = undefined;
-        this.adopted.delete(req.destKey);
-      } else {
-        this.stats.failures++;
-        p.state = 'failed';
-        p.error = `${r.message ?? 'kernel error'}${r.errno ? ` (errno ${r.errno})` : ''}`;
-        this.log.warn({ prefix: formatNlri(p.nlri), error: p.error }, 'kernel route not installed');
-      }
-    });
+      if (p) p.batch = batch;
+    }
+    let results: RouteResult[];
+    try {
+      results = await this.channel!.routes(requests);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.log.warn({ err: message, routes: requests.length }, 'netlink send failed: routes not programmed');
+      results = requests.map(() => ({ ok: false, message }));
+    }
+    this.batchesAnswered = batch;
+    requests.forEach((req, i) => this.onResult(req, results[i]!));
+    if (this.waiting.length) {
+      for (const k of this.waiting) this.dirty.add(k);
+      this.waiting = [];
+      this.scheduleFlush();
+    }
   }
 
-  /** What to send the kernel for one destination: replace, delete, or nothing. */
-  private plan(destKey: string): { op: 'replace' | 'del'; route: RouteMessage }[] | undefined {
+  private onResult(req: KernelRequest, r: RouteResult): void {
+    const p = this.programmed.get(req.destKey);
+    if (req.op === 'del') {
+      this.stats.removals++;
+      if (p && p.route === req.route) this.programmed.delete(req.destKey);
+      return;
+    }
+    if (!p) return;
+    if (r.ok) {
+      this.stats.installs++;
+      p.state = 'installed';
+      p.error = undefined;
+      this.adopted.delete(req.destKey);
+    } else {
+      this.stats.failures++;
+      p.state = 'failed';
+      p.error = `${r.message ?? 'kernel error'}${r.errno ? ` (errno ${r.errno})` : ''}`;
+      this.log.warn({ prefix: formatNlri(p.nlri), error: p.error }, 'kernel route not installed');
+    }
+  }
+
+  /** What to send the kernel for one destination (replace, delete, or nothing): added to `out`. */
+  private plan(destKey: string, current: ProgrammedRoute | undefined, out: KernelRequest[]): void {
     const dest = this.rib.loc.get(destKey);
-    const current = this.programmed.get(destKey);
-    const desired = dest ? desiredRoute(dest, this.verdicts(dest), this.ifaces, this.view, this.settings()) : ({ kind: 'none', why: 'no route' } as const);
+    let desired: Desired = NO_ROUTE;
+    if (dest) {
+      this.exportVerdicts.reset(dest);
+      desired = desiredRoute(dest, this.exportVerdicts, this.ifaces, this.view, this.settings());
+    }
+    const installedRoute = current?.route && current.state === 'installed' ? current.route : undefined;
     if (desired.kind !== 'route') {
       if (desired.kind === 'unresolved' && dest) {
-        const ops = current?.route && current.state === 'installed' ? [{ op: 'del' as const, route: current.route }] : [];
-        this.programmed.set(destKey, { destKey, family: dest.family, nlri: dest.nlri, state: 'unresolved', error: desired.why, ...(current?.route && !ops.length ? { route: current.route } : {}) });
-        return ops;
+        if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey });
+        // Not installed: the route (if any) stays on record; deleted above: none is kept.
+        this.record(destKey, current, dest, 'unresolved', installedRoute ? undefined : current?.route, desired.why, false);
+        return;
       }
-      if (!current) return undefined;
+      if (!current) return;
       // While recovering from a restart, adopted routes stay until the prune.
-      if (this.adopted.has(destKey) && this.adopted.get(destKey) === current.route) return undefined;
-      if (current.route && current.state !== 'unresolved') return [{ op: 'del', route: current.route }];
-      this.programmed.delete(destKey);
-      return undefined;
+      if (this.adopted.has(destKey) && this.adopted.get(destKey) === current.route) return;
+      if (current.route && current.state !== 'unresolved') out.push({ op: 'del', route: current.route, destKey });
+      else this.programmed.delete(destKey);
+      return;
     }
     const route = desired.route;
-    if (current?.route && current.state === 'installed' && sameRoute(current.route, route)) {
+    if (installedRoute && sameRoute(installedRoute, route)) {
       this.adopted.delete(destKey); // an adopted route that is exactly what we want: ours again
-      return undefined;
+      return;
     }
     // Never overwrite a route another protocol owns (Felix's, an operator's).
     const clash = this.view.others.get(routeKey(route.family, route.dst, route.dstLength, route.priority ?? 0));
     if (clash) {
-      this.programmed.set(destKey, { destKey, family: dest!.family, nlri: dest!.nlri, state: 'failed', error: `the kernel has this route from protocol ${clash.protocol}: left alone` });
-      return current?.route && current.state === 'installed' ? [{ op: 'del', route: current.route }] : undefined;
+      if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey });
+      this.record(destKey, current, dest!, 'failed', undefined, `the kernel has this route from protocol ${clash.protocol}: left alone`, false);
+      return;
     }
-    const ops: { op: 'replace' | 'del'; route: RouteMessage }[] = [];
     // A different metric is a different kernel route: remove the old one.
-    if (current?.route && (current.route.priority ?? 0) !== (route.priority ?? 0) && current.state === 'installed') ops.push({ op: 'del', route: current.route });
-    this.programmed.set(destKey, { destKey, family: dest!.family, nlri: dest!.nlri, state: 'pending', route, recursive: desired.recursive === true });
-    ops.push({ op: 'replace', route });
-    return ops;
+    if (installedRoute && (installedRoute.priority ?? 0) !== (route.priority ?? 0)) out.push({ op: 'del', route: installedRoute, destKey });
+    this.record(destKey, current, dest!, 'pending', route, undefined, desired.recursive === true);
+    out.push({ op: 'replace', route, destKey });
   }
 
-  private verdicts(dest: Destination): Map<Path, PolicyVerdict> {
-    const out = new Map<Path, PolicyVerdict>();
-    for (const path of dest.decision.multipath.length ? dest.decision.multipath : dest.decision.best ? [dest.decision.best] : []) {
-      out.set(
-        path,
-        this.opts.exportPolicy.evaluate(
-          // One shape for every route (no conditional spreads): absent and undefined mean the same to policy.
-          { nlri: dest.nlri, family: dest.family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
-          { direction: 'export', peer: KERNEL_PEER, localAsn: 0 },
-        ),
-      );
+  /** The record of one destination, updated in place (one object per destination for as long as
+   *  it is programmed: a new one per change was garbage the young collector copied). */
+  private record(destKey: string, current: ProgrammedRoute | undefined, dest: Destination, state: ProgrammedState, route: RouteMessage | undefined, error: string | undefined, recursive: boolean): void {
+    if (current) {
+      current.state = state;
+      current.route = route;
+      current.error = error;
+      current.recursive = recursive;
+      return;
     }
-    return out;
+    this.programmed.set(destKey, { destKey, family: dest.family, nlri: dest.nlri, state, route, error, recursive, batch: undefined });
   }
 
   private settings(): ProgramSettings {
@@ -513,6 +573,38 @@ export class KernelSync {
     const out: Record<ProgrammedState, number> = { pending: 0, installed: 0, failed: 0, unresolved: 0 };
     for (const p of this.programmed.values()) out[p.state]++;
     return out;
+  }
+}
+
+/** The kernel export policy's verdict on a destination's paths, evaluated when asked: one
+ *  evaluation for a one-path destination, no Map per destination. Reset per destination. */
+class ExportVerdicts implements Verdicts {
+  private dest: Destination | undefined;
+  private lastPath: Path | undefined;
+  private lastVerdict: PolicyVerdict | undefined;
+  private readonly policy: () => CompiledPolicy;
+
+  constructor(policy: () => CompiledPolicy) {
+    this.policy = policy;
+  }
+
+  reset(dest: Destination): void {
+    this.dest = dest;
+    this.lastPath = undefined;
+    this.lastVerdict = undefined;
+  }
+
+  get(path: Path): PolicyVerdict | undefined {
+    if (path === this.lastPath) return this.lastVerdict;
+    const dest = this.dest!;
+    // One shape for every route (no conditional spreads): absent and undefined mean the same to policy.
+    const verdict = this.policy().evaluate(
+      { nlri: dest.nlri, family: dest.family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
+      { direction: 'export', peer: KERNEL_PEER, localAsn: 0 },
+    );
+    this.lastPath = path;
+    this.lastVerdict = verdict;
+    return verdict;
   }
 }
 

@@ -29,9 +29,14 @@ export type Desired =
 
 const RTNH_F_ONLINK = 4;
 
+/** The export verdict of each path the decision uses (a Map, or one that evaluates on demand). */
+export interface Verdicts {
+  get(path: Path): PolicyVerdict | undefined;
+}
+
 export function desiredRoute(
   dest: Destination,
-  verdicts: ReadonlyMap<Path, PolicyVerdict>,
+  verdicts: Verdicts,
   ifaces: InterfaceTable,
   view: KernelView,
   cfg: ProgramSettings,

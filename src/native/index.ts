@@ -78,6 +78,13 @@ export interface TernNative {
   getsockname(fd: number): Buffer | number;
   /** Bytes sent or -errno (MSG_DONTWAIT | MSG_NOSIGNAL). */
   sendto(fd: number, data: Buffer, sockaddr?: Buffer | null): number;
+  /**
+   * sendto of each datagram, in order, on a libuv threadpool thread, stopping at the first
+   * failure; `done` gets how many were sent and 0 or the failed one's -errno, on the main thread.
+   * Returns 0 when queued (or -errno, and `done` is never called). One in flight per socket: two
+   * could be reordered. Optional: an addon built before it lacks it.
+   */
+  sendtoAsync?(fd: number, datagrams: readonly Buffer[], sockaddr: Buffer | null, done: (sent: number, result: number) => void): number;
   /** One datagram, or -EAGAIN when none is queued, -EMSGSIZE when it was longer than maxBytes, -ENOBUFS on overrun. */
   recv(fd: number, maxBytes: number): Buffer | number;
   /**

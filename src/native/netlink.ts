@@ -33,6 +33,8 @@ export interface NetlinkOptions {
 // With no handler, reading pauses when this many events wait unconsumed: back-pressure then lands in
 // the kernel's receive buffer, where an overflow becomes the ENOBUFS the consumer must handle anyway.
 const QUEUE_HIGH_WATER = 1024;
+/** The kernel's address (port id 0), for every send. */
+const KERNEL = sockaddrNl(0, 0);
 // Datagrams read per readiness callback before yielding the event loop (the watcher is level-triggered).
 const READ_BURST = 256;
 
@@ -51,6 +53,9 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
   #paused = false; // by the caller
   #backpressured = false; // by the iterator's full queue
   #queue: NetlinkEvent[] = [];
+  /** An asynchronous send is on a threadpool thread: the fd must stay open until it returns. */
+  #sendInFlight = false;
+  #closeWhenSent = false;
   #waiter: ((r: IteratorResult<NetlinkEvent>) => void) | undefined;
 
   /** socket(AF_NETLINK, SOCK_RAW, protocol) bound to a kernel-chosen port id and `groups` (RTMGRP_* bits). */
@@ -89,12 +94,49 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
   send(buffers: Buffer | readonly Buffer[]): number {
     if (this.#closed) throw new NativeError('sendto(AF_NETLINK)', -this.#native.constants.EBADF);
     const data = Buffer.isBuffer(buffers) ? buffers : Buffer.concat(buffers);
-    const sent = this.#native.sendto(this.fd, data, sockaddrNl(0, 0));
+    const sent = this.#native.sendto(this.fd, data, KERNEL);
     if (sent === -this.#native.constants.ENOBUFS) {
       process.nextTick(() => this.#deliver({ kind: 'overrun', cause: 'ENOBUFS' }));
       return 0;
     }
     return check('sendto(AF_NETLINK)', sent);
+  }
+
+  /**
+   * Datagrams to the kernel, in order, sent from a libuv threadpool thread: the kernel does a
+   * netlink request's work (a route insertion, say) inside the sender's sendmsg, so the event loop
+   * runs on meanwhile, on the other core. Stops at the first failure. Resolves with how many were
+   * sent and, if one failed, its error (an ENOBUFS is also reported as an overrun event, as with
+   * send()). One call at a time: call again once it has settled (two threadpool threads could
+   * reorder the datagrams). Without the addon's sendtoAsync (an older build) it sends synchronously.
+   */
+  sendAsync(datagrams: readonly Buffer[]): Promise<{ sent: number; error?: NativeError }> {
+    const c = this.#native.constants;
+    const sendtoAsync = this.#native.sendtoAsync;
+    if (this.#closed) return Promise.resolve({ sent: 0, error: new NativeError('sendto(AF_NETLINK)', -c.EBADF) });
+    if (this.#sendInFlight) return Promise.reject(new Error('netlink: sendAsync called again before the previous send settled'));
+    if (sendtoAsync === undefined) return Promise.resolve(this.#sendEach(datagrams));
+    return new Promise((resolve) => {
+      const queued = sendtoAsync.call(this.#native, this.fd, datagrams, KERNEL, (sent, result) => {
+        this.#sendInFlight = false;
+        if (this.#closeWhenSent) this.#native.close(this.fd);
+        if (result === -c.ENOBUFS) this.#deliver({ kind: 'overrun', cause: 'ENOBUFS' });
+        resolve(result < 0 ? { sent, error: new NativeError('sendto(AF_NETLINK)', result) } : { sent });
+      });
+      if (queued < 0) resolve({ sent: 0, error: new NativeError('sendto(AF_NETLINK)', queued) });
+      else this.#sendInFlight = true;
+    });
+  }
+
+  #sendEach(datagrams: readonly Buffer[]): { sent: number; error?: NativeError } {
+    for (let i = 0; i < datagrams.length; i++) {
+      const r = this.#native.sendto(this.fd, datagrams[i]!, KERNEL);
+      if (r < 0) {
+        if (r === -this.#native.constants.ENOBUFS) process.nextTick(() => this.#deliver({ kind: 'overrun', cause: 'ENOBUFS' }));
+        return { sent: i, error: new NativeError('sendto(AF_NETLINK)', r) };
+      }
+    }
+    return { sent: datagrams.length };
   }
 
   /** Joins a multicast group by number (RTNLGRP_*), including those above 32 that `groups` cannot name. */
@@ -134,7 +176,10 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
     // The watcher must go before the fd: epoll would otherwise hold a closed (or reused) descriptor.
     if (this.#watch) this.#native.pollStop(this.#watch);
     this.#watch = undefined;
-    this.#native.close(this.fd);
+    // A threadpool thread may be inside sendto on this fd: closing it now could let a new socket
+    // reuse the number under that send. The send's completion closes it.
+    if (this.#sendInFlight) this.#closeWhenSent = true;
+    else this.#native.close(this.fd);
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.({ value: undefined, done: true });

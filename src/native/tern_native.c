@@ -184,6 +184,104 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
   return rc(env, r);
 }
 
+// sendtoAsync(fd, datagrams, sockaddr, callback(sent, result)): sendto of each Buffer of the array
+// `datagrams`, in order, on a libuv threadpool thread, stopping at the first failure. On the main
+// thread the callback gets how many were sent and 0, or the failed one's -errno. For netlink this
+// is where the kernel does the work of the requests (a route insertion runs inside the sender's
+// sendmsg), so the event loop goes on meanwhile. The array and sockaddr are held until the
+// callback. The caller keeps one send in flight per socket (two threadpool threads could reorder
+// datagrams), does not change the array meanwhile, and does not close the fd before the callback.
+typedef struct { void *data; size_t len; } datagram_t;
+
+typedef struct {
+  napi_async_work work;
+  napi_ref datagrams_ref, addr_ref, callback;
+  int fd;
+  datagram_t *datagrams;
+  uint32_t count, sent;
+  void *addr;
+  size_t addr_len;
+  int result;
+} async_send_t;
+
+static void async_send_execute(napi_env env, void *p) {
+  (void)env;
+  async_send_t *s = p;
+  for (s->sent = 0; s->sent < s->count; s->sent++) {
+    datagram_t *d = &s->datagrams[s->sent];
+    ssize_t r;
+    do r = sendto(s->fd, d->data, d->len, MSG_DONTWAIT | MSG_NOSIGNAL, s->addr, (socklen_t)s->addr_len); while (r < 0 && errno == EINTR);
+    if (r < 0) { s->result = -errno; return; }
+  }
+  s->result = 0;
+}
+
+static void async_send_free(napi_env env, async_send_t *s) {
+  if (s->work != NULL) napi_delete_async_work(env, s->work);
+  if (s->callback != NULL) napi_delete_reference(env, s->callback);
+  if (s->addr_ref != NULL) napi_delete_reference(env, s->addr_ref);
+  if (s->datagrams_ref != NULL) napi_delete_reference(env, s->datagrams_ref);
+  free(s->datagrams);
+  free(s);
+}
+
+static void async_send_complete(napi_env env, napi_status status, void *p) {
+  async_send_t *s = p;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_value cb, global, argv[2], result;
+    if (napi_get_reference_value(env, s->callback, &cb) == napi_ok && cb != NULL && napi_get_global(env, &global) == napi_ok) {
+      argv[0] = num(env, status == napi_ok ? s->sent : 0);
+      argv[1] = num(env, status == napi_ok ? s->result : -ECANCELED);
+      if (napi_call_function(env, global, cb, 2, argv, &result) == napi_pending_exception) {
+        napi_value err;
+        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      }
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  async_send_free(env, s);
+}
+
+static napi_value js_sendto_async(napi_env env, napi_callback_info info) {
+  ARGS(4, 4);
+  int32_t fd; void *sa = NULL; size_t salen = 0;
+  bool is_array = false;
+  uint32_t count = 0;
+  napi_valuetype t;
+  if (!int_arg(env, argv[0], &fd)) return NULL;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &count) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected an array of Buffers");
+    return NULL;
+  }
+  if (!is_nullish(env, argv[2]) && !buf_arg(env, argv[2], &sa, &salen)) return NULL;
+  if (napi_typeof(env, argv[3], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a callback function");
+    return NULL;
+  }
+  async_send_t *s = calloc(1, sizeof *s);
+  if (s == NULL || (count > 0 && (s->datagrams = calloc(count, sizeof *s->datagrams)) == NULL)) { free(s); return num(env, -ENOMEM); }
+  s->fd = fd; s->count = count; s->addr = sa; s->addr_len = salen;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value b;
+    if (napi_get_element(env, argv[1], i, &b) != napi_ok || !buf_arg(env, b, &s->datagrams[i].data, &s->datagrams[i].len)) {
+      async_send_free(env, s);
+      return NULL; // buf_arg threw
+    }
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "tern_native.sendto", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[1], 1, &s->datagrams_ref) != napi_ok ||
+      (sa != NULL && napi_create_reference(env, argv[2], 1, &s->addr_ref) != napi_ok) ||
+      napi_create_reference(env, argv[3], 1, &s->callback) != napi_ok ||
+      napi_create_async_work(env, NULL, name, async_send_execute, async_send_complete, s, &s->work) != napi_ok ||
+      napi_queue_async_work(env, s->work) != napi_ok) {
+    async_send_free(env, s); // not queued: nothing will complete it
+    return num(env, -ENOMEM);
+  }
+  return num(env, 0);
+}
+
 // One datagram (or up to maxBytes of a stream). A datagram longer than maxBytes has lost its tail:
 // that is reported as -EMSGSIZE rather than handing back a silently cut message.
 static napi_value js_recv(napi_env env, napi_callback_info info) {
@@ -463,7 +561,7 @@ static napi_value constants(napi_env env) {
   K(NETLINK_EXT_ACK); K(NETLINK_GET_STRICT_CHK); K(NETLINK_CAP_ACK); K(NETLINK_NO_ENOBUFS);
   K(RTMGRP_LINK); K(RTMGRP_IPV4_IFADDR); K(RTMGRP_IPV4_ROUTE); K(RTMGRP_IPV6_IFADDR); K(RTMGRP_IPV6_ROUTE);
   K(RTNLGRP_LINK); K(RTNLGRP_IPV4_IFADDR); K(RTNLGRP_IPV4_ROUTE); K(RTNLGRP_IPV6_IFADDR); K(RTNLGRP_IPV6_ROUTE);
-  K(EAGAIN); K(EINPROGRESS); K(ENOBUFS); K(EMSGSIZE); K(ECONNREFUSED); K(EBADF); K(EINTR);
+  K(EAGAIN); K(EINPROGRESS); K(ECANCELED); K(ENOBUFS); K(EMSGSIZE); K(ECONNREFUSED); K(EBADF); K(EINTR);
 #undef K
   put_const(env, c, "POLL_READABLE", UV_READABLE);
   put_const(env, c, "POLL_WRITABLE", UV_WRITABLE);
@@ -477,7 +575,7 @@ NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     { "socket", js_socket }, { "close", js_close }, { "bind", js_bind }, { "connect", js_connect },
     { "listen", js_listen }, { "setsockoptInt", js_setsockopt_int }, { "setsockoptBuf", js_setsockopt_buf }, { "attachFilter", js_attach_filter },
-    { "getsockoptInt", js_getsockopt_int }, { "getsockname", js_getsockname }, { "sendto", js_sendto },
+    { "getsockoptInt", js_getsockopt_int }, { "getsockname", js_getsockname }, { "sendto", js_sendto }, { "sendtoAsync", js_sendto_async },
     { "recv", js_recv }, { "recvFrom", js_recv_from }, { "setMd5Key", js_set_md5_key }, { "poll", js_poll }, { "pollUpdate", js_poll_update },
     { "pollRef", js_poll_ref }, { "pollStop", js_poll_stop },
   };

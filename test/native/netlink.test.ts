@@ -32,6 +32,17 @@ function getLinkDump(seq: number): Buffer {
   return b;
 }
 
+/** RTM_GETLINK of one interface (ifi_index), answered by a single RTM_NEWLINK with this seq. */
+function getLink(seq: number, index: number): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeUInt32LE(32, 0);
+  b.writeUInt16LE(RTM_GETLINK, 4);
+  b.writeUInt16LE(NLM_F_REQUEST, 6);
+  b.writeUInt32LE(seq, 8);
+  b.writeInt32LE(index, 20); // ifinfomsg: family, pad, type (4 bytes), then ifi_index
+  return b;
+}
+
 interface DumpResult {
   names: string[];
   done: boolean;
@@ -128,6 +139,42 @@ describe('NetlinkSocket', () => {
     assert.equal(sock.datagrams, events.length);
     assert.equal(sock.overruns, 0);
     assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) < 0, 'fd closed after close()');
+  });
+
+  it('sendAsync sends datagrams in order from the threadpool, one call at a time, and defers close past it', async () => {
+    const replies: number[] = [];
+    let resolveAll: () => void = () => {};
+    const all = new Promise<void>((resolve) => (resolveAll = resolve));
+    const sock = NetlinkSocket.open(c.NETLINK_ROUTE, 0, {
+      onEvent: (ev) => {
+        if (ev.kind !== 'datagram') return;
+        for (let off = 0; off + 16 <= ev.data.length; off += (ev.data.readUInt32LE(off) + 3) & ~3) {
+          if (ev.data.readUInt16LE(off + 4) === RTM_NEWLINK) replies.push(ev.data.readUInt32LE(off + 8));
+        }
+        if (replies.length === 5) resolveAll();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const sending = sock.sendAsync([1, 2, 3, 4, 5].map((seq) => getLink(seq, 1)));
+      // A second call before the first settled could be reordered by the threadpool: refused.
+      await assert.rejects(sock.sendAsync([getLink(6, 1)]), /before the previous send settled/);
+      assert.deepEqual(await sending, { sent: 5 });
+      await Promise.race([all, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`replies so far: ${replies.join(',')}`)), 5000)))]);
+      assert.deepEqual(replies, [1, 2, 3, 4, 5]);
+      // Closed while a send is on the threadpool: the send completes, then the fd is closed.
+      const last = sock.sendAsync([getLink(7, 1)]);
+      sock.close();
+      assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) > 0, 'fd still open under the send');
+      assert.deepEqual(await last, { sent: 1 });
+      assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) < 0, 'fd closed once the send returned');
+      const after = await sock.sendAsync([getLink(8, 1)]);
+      assert.equal(after.sent, 0);
+      assert.equal(after.error?.code, 'EBADF');
+    } finally {
+      clearTimeout(timer);
+      sock.close();
+    }
   });
 
   it('sees RTM_NEWROUTE then RTM_DELROUTE for `ip route add/del` in a fresh netns', { skip: isRoot ? false : 'needs root (unshare --net)' }, () => {
