@@ -86,6 +86,7 @@ export function measureRib(n: number, m: number): RibMemoryResult {
       for (let batch = rib.takeOutput(ref.id, 2048); batch; batch = rib.takeOutput(ref.id, 2048)) {
         encodeBatch(batch, CTX, rib.encodeCache(ref.id));
         for (const a of batch.announcements) sent[i]! += a.nlri.length;
+        sent[i]! += batch.singles.length;
       }
     });
   };

@@ -21,7 +21,31 @@ export interface OutBatch {
   family: Family;
   withdrawals: Nlri[];
   announcements: { attrs: Attrs; nlri: Nlri[] }[];
+  /** Nodes announced with the class answer, which no other live node of the class table carries:
+   *  each is an UPDATE of its own, encoded once for the class (`node.use.encoded`). A Calico
+   *  reflector's blocks are all like this (each node's next hop is its own). */
+  singles: OutNode[];
   prefixes: number;
+}
+
+/** An UPDATE announcing one prefix under one attribute set, and the codec settings it was
+ *  encoded for. */
+export interface SingleEncoding {
+  readonly nlri: Nlri;
+  readonly as4: boolean;
+  readonly maxMessageSize: number;
+  readonly addPath: boolean;
+  readonly extendedNextHopIpv4: boolean;
+  readonly frames: Uint8Array[];
+}
+
+/** The live nodes of a class table that carry one attribute set as their class answer. While
+ *  there is one, a member's batch cannot group its prefix with another, so its UPDATE is encoded
+ *  once (`encoded`) and members skip grouping and the encode cache. */
+export interface AttrsUse {
+  readonly attrs: Attrs;
+  count: number;
+  encoded: SingleEncoding | undefined;
 }
 
 export interface OutNode {
@@ -51,6 +75,8 @@ export interface OutNode {
   originatorId: number | undefined;
   /** The class answer's NEXT_HOP as an int32, when it is an IPv4 address (else compare `attrs.nextHop`). */
   nextHopV4: number | undefined;
+  /** The live nodes sharing `attrs` (undefined for a tombstone). */
+  use: AttrsUse | undefined;
 }
 
 /** One member's position in its class table. */
@@ -115,6 +141,8 @@ export class ClassAdjRibOut {
    *  catch up; waking every member at every change cost 1000 × 1000 calls when 1000 Calico
    *  nodes announced their blocks to one update group. */
   private caughtUp: Reader[] = [];
+  /** Per class answer, the live nodes carrying it (see AttrsUse). */
+  private readonly uses = new Map<Attrs, AttrsUse>();
 
   get currentVersion(): number {
     return this.version;
@@ -147,8 +175,9 @@ export class ClassAdjRibOut {
     const node = this.table.get(key);
     if (!node) {
       if (attrs === null) return false;
-      const created: OutNode = { key, nlri, attrs, path, version: ++this.version, createdVersion: this.version, prev: undefined, next: undefined, inList: false, withheld: undefined, sourcePeerId: -1, originatorId: undefined, nextHopV4: undefined };
+      const created: OutNode = { key, nlri, attrs, path, version: ++this.version, createdVersion: this.version, prev: undefined, next: undefined, inList: false, withheld: undefined, sourcePeerId: -1, originatorId: undefined, nextHopV4: undefined, use: undefined };
       setSource(created, path, attrs);
+      this.setUse(created, attrs);
       this.table.set(key, created);
       this.bumpLive(nlri.family, 1);
       this.append(created);
@@ -161,11 +190,30 @@ export class ClassAdjRibOut {
     const wasLive = node.attrs !== null;
     if (wasLive !== (attrs !== null)) this.liveChanged(node, attrs !== null);
     setSource(node, path, attrs);
+    this.setUse(node, attrs);
     this.unlink(node);
     node.version = ++this.version;
     this.append(node);
     if (attrs === null) this.tombstones.push(node);
     return true;
+  }
+
+  /** Count the node among the users of its new class answer (and not of its old one). */
+  private setUse(node: OutNode, attrs: Attrs | null): void {
+    const old = node.use;
+    if (old !== undefined && old.attrs === attrs) return;
+    if (old !== undefined && --old.count === 0) this.uses.delete(old.attrs);
+    if (attrs === null) {
+      node.use = undefined;
+      return;
+    }
+    let use = this.uses.get(attrs);
+    if (use === undefined) {
+      use = { attrs, count: 0, encoded: undefined };
+      this.uses.set(attrs, use);
+    }
+    use.count++;
+    node.use = use;
   }
 
   /** A new member: it reads every live node; tombstones from before it joined are skipped. */
@@ -261,7 +309,7 @@ export class ClassAdjRibOut {
     let node = this.start(reader);
     if (!node) return undefined;
     const family = node.nlri.family;
-    const batch: OutBatch = { family, withdrawals: [], announcements: [], prefixes: 0 };
+    const batch: OutBatch = { family, withdrawals: [], announcements: [], singles: [], prefixes: 0 };
     const groups = new Groups(batch.announcements);
     const chunkEnd = Math.ceil(node.version / CHUNK_VERSIONS) * CHUNK_VERSIONS;
     let walked = 0;
@@ -269,7 +317,11 @@ export class ClassAdjRibOut {
       if (node.nlri.family !== family) break; // one family per batch: the next take starts here
       const attrs = this.deliver(reader, node, personal);
       if (attrs === null) batch.withdrawals.push(node.nlri);
-      else if (attrs !== undefined) groups.add(attrs, node.nlri);
+      else if (attrs !== undefined) {
+        // The class answer, which no other node carries: nothing to group it with.
+        if (attrs === node.attrs && node.use!.count === 1) batch.singles.push(node);
+        else groups.add(attrs, node.nlri);
+      }
       if (attrs !== undefined) batch.prefixes++;
       reader.version = node.version;
       if (node.version > reader.maxVersion) reader.maxVersion = node.version;
@@ -382,7 +434,7 @@ export class ClassAdjRibOut {
       reader.owed.delete(key);
       withdrawals.push(nlri);
     }
-    return { family: family!, withdrawals, announcements: [], prefixes: withdrawals.length };
+    return { family: family!, withdrawals, announcements: [], singles: [], prefixes: withdrawals.length };
   }
 
   // ===== The list =====

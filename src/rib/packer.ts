@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Turns an Adj-RIB-Out batch into UPDATE messages for one session: withdrawals together, then
 // one run of UPDATEs per attribute set, each filled with as many prefixes as fit the negotiated
-// message size (buildUpdates splits). Path ids are already on the NLRI when ADD-PATH is on.
-import type { CodecContext, Nlri, PathAttribute } from '../bgp/messages/types.ts';
+// message size (buildUpdates splits), then an UPDATE per prefix that is alone with its attribute
+// set in the class table. Path ids are already on the NLRI when ADD-PATH is on.
+import type { CodecContext, Family, Nlri, PathAttribute } from '../bgp/messages/types.ts';
 import { attributesForAnnounce } from '../bgp/messages/route-view.ts';
 import { buildUpdates } from '../bgp/messages/update.ts';
-import type { OutBatch } from './class-out.ts';
+import type { OutBatch, SingleEncoding } from './class-out.ts';
 import type { EncodeCache } from './export-class.ts';
 
 export function encodeBatch(batch: OutBatch, ctx: CodecContext, cache?: EncodeCache): Uint8Array[] {
@@ -31,7 +32,24 @@ export function encodeBatch(batch: OutBatch, ctx: CodecContext, cache?: EncodeCa
     }
     for (const f of encoded) frames.push(f);
   }
+  // Routes alone with their attribute set in the class table: an UPDATE each, kept on the
+  // class's record of that attribute set for the other members (read right after the take, so
+  // each node still carries the answer it was taken with).
+  for (const node of batch.singles) {
+    const use = node.use!;
+    let encoded = use.encoded;
+    if (encoded === undefined || encoded.nlri !== node.nlri || !sameSettings(encoded, family, ctx)) {
+      const nlri = [node.nlri];
+      encoded = { nlri: node.nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath: ctx.addPathSend.has(family), extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames: announceOrWithdraw(attributesForAnnounce(use.attrs, family, nlri, ctx), nlri, ctx) };
+      if (cache) use.encoded = encoded;
+    }
+    for (const f of encoded.frames) frames.push(f);
+  }
   return frames;
+}
+
+function sameSettings(e: SingleEncoding, family: Family, ctx: CodecContext): boolean {
+  return e.as4 === ctx.as4 && e.maxMessageSize === ctx.maxMessageSize && e.extendedNextHopIpv4 === ctx.extendedNextHopIpv4 && e.addPath === ctx.addPathSend.has(family);
 }
 
 /**

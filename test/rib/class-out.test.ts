@@ -182,8 +182,44 @@ describe('class Adj-RIB-Out (update groups, second half)', () => {
     assert.equal(rib.pending(peers[1]!.id), 1, 'one node in the shared table');
     const first = rib.takeOutput(peers[1]!.id, 10)!;
     const second = rib.takeOutput(peers[2]!.id, 10)!;
-    assert.equal(first.announcements[0]!.nlri[0], second.announcements[0]!.nlri[0], 'the same NLRI object: one table, not a copy per peer');
-    assert.equal(first.announcements[0]!.attrs, second.announcements[0]!.attrs);
+    assert.equal(first.singles[0], second.singles[0], 'the same node: one table, not a copy per peer');
+    const [a] = encodeBatch(first, CTX, rib.encodeCache(peers[1]!.id));
+    const [b] = encodeBatch(second, CTX, rib.encodeCache(peers[2]!.id));
+    assert.equal(a, b, 'one encoding for the class');
+  });
+
+  it('a prefix alone with its attribute set is an UPDATE of its own; prefixes that share one are packed together', () => {
+    const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
+    const [src, other, reader] = [client(2), client(3), client(4)];
+    for (const ref of [src, other, reader]) rib.setPeer(config(ref, false));
+    for (const ref of [src, other, reader]) rib.peerUp(ref.id, { families: [FAMILY], addPathTx: new Set<Family>(), self: SELF });
+    rib.applyUpdate(src.id, update(['10.128.0.0/26'], attrs(src.addressText)), CTX, 0);
+    let batch = rib.takeOutput(reader.id, 100)!;
+    assert.deepEqual([batch.singles.length, batch.announcements.length, batch.prefixes], [1, 0, 1]);
+    // Two more prefixes with the same attributes: the class answer is no longer alone, so the two
+    // the reader has not had are grouped. (A route from `other` would differ: its ORIGINATOR_ID.)
+    rib.applyUpdate(other.id, update(['10.2.0.0/24'], attrs(other.addressText)), CTX, 0);
+    rib.applyUpdate(src.id, update(['10.128.0.64/26', '10.128.1.0/26'], attrs(src.addressText)), CTX, 0);
+    batch = rib.takeOutput(reader.id, 100)!;
+    assert.deepEqual(batch.singles.map((n) => prefixToString(n.nlri)), ['10.2.0.0/24']);
+    assert.deepEqual(batch.announcements.map((g) => g.nlri.map(prefixToString)), [['10.128.0.64/26', '10.128.1.0/26']]);
+    const frames = encodeBatch(batch, CTX, rib.encodeCache(reader.id));
+    assert.equal(frames.length, 2, 'one UPDATE for the grouped two, one for the other');
+  });
+
+  it('a prefix alone with an attribute set too large for the peer is withdrawn (RFC 8654 §4)', () => {
+    const rib = new Rib({ localAsn: ASN, routerId: ROUTER_ID, clusterId: ROUTER_ID });
+    const [src, reader] = [client(2), client(3)];
+    for (const ref of [src, reader]) rib.setPeer(config(ref, false));
+    for (const ref of [src, reader]) rib.peerUp(ref.id, { families: [FAMILY], addPathTx: new Set<Family>(), self: SELF });
+    const big: RouteAttributes = { ...attrs(src.addressText), communities: Array.from({ length: 1100 }, (_, i) => 0xfde80000 + i) };
+    const extended = { ...CTX, maxMessageSize: 65535 };
+    rib.applyUpdate(src.id, decodeUpdate(encodeUpdate({ type: 'update', withdrawn: [], attributes: attributesForAnnounce(big, FAMILY, [parsePrefix('10.128.0.0/26')!], extended), nlri: [parsePrefix('10.128.0.0/26')!] }, extended).subarray(19), extended), extended, 0);
+    const batch = rib.takeOutput(reader.id, 100)!;
+    assert.equal(batch.singles.length, 1);
+    const frames = encodeBatch(batch, CTX, rib.encodeCache(reader.id));
+    const { message } = decodeUpdate(frames[0]!.subarray(19), CTX);
+    assert.deepEqual([message.withdrawn.map(prefixToString), message.nlri.length], [['10.128.0.0/26'], 0]);
   });
 
   it('tombstones go once every member has read them, and a lagging member still gets its withdrawals', () => {
