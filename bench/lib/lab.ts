@@ -5,7 +5,7 @@
 //   nodes 10.0.0.2/16 + 10.0.1.1 … (one address per emulated Calico node / feeder)
 //   mon   10.0.0.3 … 10.0.0.12  BIRD 2 monitors
 // plus process accounting from /proc (CPU seconds, peak RSS). It starts no BGP daemon itself.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Topology } from '../../interop/lib/netns.ts';
@@ -115,6 +115,32 @@ export function sampleProc(pid: number): ProcSample | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds of a live process: its main thread ("main") and the others by thread name
+ * (/proc/PID/task/TID/comm; Node 20's V8 compiler and GC helpers and libuv threadpool threads all
+ * keep the name "node"). Threads that ended are not counted. Empty once the process is gone.
+ */
+export function cpuByThread(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = Number(tid) === pid ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 /** Sum of CPU seconds of several processes (the lab's own feeders/monitors, for contention). */

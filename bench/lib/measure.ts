@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { mapLimit } from './birdctl.ts';
 import type { LabBird } from './birds.ts';
 import type { Dut } from './duts.ts';
-import { cpuOf, sampleProc, sleep } from './lab.ts';
+import { cpuByThread, cpuOf, sampleProc, sleep } from './lab.ts';
 import type { Phase } from './types.ts';
 
 export interface Receiver {
@@ -51,6 +51,7 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
   const { dut } = spec;
   const labPids = spec.labPids();
   const before = sampleProc(dut.pid);
+  const threads0 = cpuByThread(dut.pid);
   const cpu0 = before?.cpuSeconds ?? NaN;
   const lab0 = cpuOf(labPids);
   const groups = Object.entries(spec.labGroups?.() ?? {});
@@ -61,6 +62,7 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
   await spec.trigger();
   const times = await waitReceivers(spec.receivers, spec.timeoutS * 1000, spec.intervalMs ?? 100, t0);
   const after = sampleProc(dut.pid);
+  const threads1 = cpuByThread(dut.pid);
   const eventLoop = await dut.eventLoop(false).catch(() => undefined);
   const got = times.filter((t): t is number => t !== undefined).sort((a, b) => a - b);
   const phase: Phase = {
@@ -72,6 +74,8 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
     peakRssMiB: round(after?.peakRssMiB ?? NaN, 1),
     labCpuS: round(cpuOf(labPids) - lab0),
   };
+  const byThread = Object.entries(threads1).map(([name, s]) => [name, round(s - (threads0[name] ?? 0))] as const).filter(([, s]) => s > 0);
+  if (byThread.length) phase.cpuByThreadS = Object.fromEntries(byThread);
   if (groups.length) phase.labCpuByRoleS = Object.fromEntries(groups.map(([role, pids], i) => [role, round(cpuOf(pids) - groups0[i]!)]));
   if (got.length) {
     phase.firstS = round(got[0]!);

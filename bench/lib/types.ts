@@ -21,6 +21,9 @@ export interface Phase {
   cpuS: number;
   /** Of cpuS, the kernel's part (stime + cstime): system calls and network-stack work. */
   cpuSysS?: number;
+  /** Of cpuS, the DUT's main thread ("main") and its other threads by name (for Node, "node":
+   *  V8's compiler and GC helpers and the libuv threadpool), for threads alive at the end. */
+  cpuByThreadS?: Record<string, number>;
   /** DUT peak RSS (VmHWM) at the end of the phase, MiB. */
   peakRssMiB: number;
   /** CPU seconds of the lab's own BIRDs (feeder, monitors, nodes) in the phase: contention. */

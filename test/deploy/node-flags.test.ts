@@ -19,6 +19,9 @@ describe('deploy files: Node flags', () => {
     assert.ok(standalone.includes('--max-semi-space-size=2'));
     assert.ok(calico.includes('--heap-growing-percent=100'));
     assert.ok(!standalone.includes('--heap-growing-percent=100'));
+    // V8's helper threads were 40 % of a 1000-client reflector burst (docs/performance.md).
+    assert.ok(calico.includes('--single-threaded-gc'));
+    assert.ok(calico.some((f) => /^--interrupt-budget=\d+$/.test(f)));
   });
 
   it('the container image wrapper uses calico-node\'s flags', () => {
