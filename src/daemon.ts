@@ -4,7 +4,7 @@
 // and config reload. Protocol and routing logic live in bgp/, rib/, policy/ and reflector/.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { diffConfig, loadConfig, type TernConfig, type PeerConfig } from './config/index.ts';
+import { diffConfig, loadConfigAsync, type TernConfig, type PeerConfig } from './config/index.ts';
 import type { Logger } from './observability/log.ts';
 import { PeerSession } from './bgp/session/peer-session.ts';
 import { Listener } from './bgp/session/listener.ts';
@@ -276,7 +276,7 @@ export class Daemon {
   async reload(): Promise<ReloadReport> {
     let next: TernConfig;
     try {
-      next = loadConfig(this.config.source);
+      next = await loadConfigAsync(this.config.source);
     } catch (err) {
       this.events.emit('reloadFailed', err);
       throw err;

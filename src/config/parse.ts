@@ -20,6 +20,22 @@ export function loadConfig(file: string): TernConfig {
 }
 
 export function parseConfig(text: string, file: string): TernConfig {
+  const { doc, lines } = parseText(text, file);
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    // e.g. alias expansion past maxAliasCount ("billion laughs")
+    throw new ConfigError(file, [{ path: '', message: `cannot read YAML: ${(err as Error).message}` }]);
+  }
+  return checkAndBuild(root, file, (problems) => locateAll(doc, lines, problems));
+}
+
+/** Alias expansions allowed when the YAML tree becomes JS ("billion laughs"). */
+export const MAX_ALIASES = 100;
+
+/** The YAML (or JSON) document of the file's text; throws ConfigError on a syntax error. */
+export function parseText(text: string, file: string): { doc: Document; lines: LineCounter } {
   const lines = new LineCounter();
   const json = file.toLowerCase().endsWith('.json');
   const doc = parseDocument(text, {
@@ -32,13 +48,14 @@ export function parseConfig(text: string, file: string): TernConfig {
     const language = json ? 'JSON' : 'YAML';
     throw new ConfigError(file, doc.errors.map((e) => syntaxProblem(text, `${language} syntax error: ${e.message}`, lines.linePos(e.pos[0]))));
   }
-  let root: unknown;
-  try {
-    root = doc.toJS({ maxAliasCount: 100 });
-  } catch (err) {
-    // e.g. alias expansion past maxAliasCount ("billion laughs")
-    throw new ConfigError(file, [{ path: '', message: `cannot read YAML: ${(err as Error).message}` }]);
-  }
+  return { doc, lines };
+}
+
+/**
+ * The schema check and the build of the file's value (`root`, the YAML tree as plain JS). Problems
+ * are given their line and column by `locate`, which is only called when there are some.
+ */
+export function checkAndBuild(root: unknown, file: string, locate: (problems: readonly RawProblem[]) => ConfigProblem[]): TernConfig {
   if (root === null || root === undefined) {
     throw new ConfigError(file, [{ path: '', message: 'config is empty (routerId and asn are required)' }]);
   }
@@ -49,9 +66,15 @@ export function parseConfig(text: string, file: string): TernConfig {
   const checked = checkObject(ROOT_FIELDS, root, [], sink);
   const config = checked === INVALID ? undefined : buildConfig(checked, file, sink);
   if (sink.problems.length > 0 || !config) {
-    throw new ConfigError(file, locateAll(doc, lines, sink.problems));
+    throw new ConfigError(file, locate(sink.problems));
   }
   return config;
+}
+
+/** Where each problem is in `text` (parsed again: only a file with problems pays for it). */
+export function locateInText(text: string, file: string, problems: readonly RawProblem[]): ConfigProblem[] {
+  const { doc, lines } = parseText(text, file);
+  return locateAll(doc, lines, problems);
 }
 
 function syntaxProblem(text: string, message: string, pos: { line: number; col: number }): ConfigProblem {
