@@ -24,8 +24,15 @@ export interface InterfaceAddress {
 export class InterfaceTable {
   private readonly links = new Map<number, Interface>();
   private readonly addrs = new Map<string, InterfaceAddress>();
+  private changes = 0;
+
+  /** Bumped by every change: what was resolved against the table holds while it is unchanged. */
+  get generation(): number {
+    return this.changes;
+  }
 
   applyLink(kind: 'new' | 'del', m: LinkMessage): void {
+    this.changes++;
     if (kind === 'del') {
       this.links.delete(m.index);
       for (const [k, a] of this.addrs) if (a.index === m.index) this.addrs.delete(k);
@@ -36,6 +43,7 @@ export class InterfaceTable {
   }
 
   applyAddr(kind: 'new' | 'del', m: AddrMessage): void {
+    this.changes++;
     // IFA_LOCAL is the interface's own address on point-to-point links; IFA_ADDRESS otherwise.
     const address = m.local ?? m.address;
     if (!address) return;
@@ -45,6 +53,7 @@ export class InterfaceTable {
   }
 
   clear(): void {
+    this.changes++;
     this.links.clear();
     this.addrs.clear();
   }

@@ -21,7 +21,7 @@ import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netli
 import { NetlinkChannel, type RouteResult } from './channel.ts';
 import { InterfaceTable, globMatch } from './interfaces.ts';
 import { KernelView, routeKey } from './kernel-view.ts';
-import { desiredRoute, sameRoute, type Desired, type ProgramSettings, type Verdicts } from './resolve.ts';
+import { NextHopCache, desiredRoute, sameRoute, type Desired, type ProgramSettings, type Verdicts } from './resolve.ts';
 import { prefixToString } from '../bgp/messages/nlri.ts';
 import { RTMGRP, RTN, RTPROT, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
 import { RTM } from './rtnetlink/constants.ts';
@@ -65,11 +65,13 @@ export interface ProgrammedRoute {
   batch?: number;
 }
 
-/** One change for the kernel, and the destination it is for. */
+/** One change for the kernel, the destination it is for, and that destination's record (so the
+ *  answer needs no lookup by key). */
 interface KernelRequest {
   op: 'replace' | 'del';
   route: RouteMessage;
   destKey: string;
+  record: ProgrammedRoute | undefined;
 }
 
 const NO_ROUTE: Desired = { kind: 'none', why: 'no route' };
@@ -99,6 +101,10 @@ export class KernelSync {
   private monitor?: NetlinkSocket;
   private readonly dirty = new Set<string>();
   private readonly exportVerdicts = new ExportVerdicts(() => this.opts.exportPolicy);
+  private readonly nextHops = new NextHopCache();
+  /** What every route is written with: fixed for the life of the sync (a reload changes only its
+   *  export policy), and one object, which the next-hop cache compares by identity. */
+  private readonly programSettings: ProgramSettings;
   /** Dirty destinations whose last request is still in flight: dirty again once it is answered. */
   private waiting: string[] = [];
   /** Batches sent, and answered (in order: the channel sends route batches one after another). */
@@ -119,6 +125,7 @@ export class KernelSync {
     this.speaker = speaker;
     this.log = log.child({ component: 'kernel' });
     this.view = new KernelView(opts.protocol);
+    this.programSettings = { protocol: opts.protocol, table: opts.table, metric: opts.metric, tunnel: opts.tunnel };
   }
 
   async start(): Promise<void> {
@@ -463,10 +470,7 @@ export class KernelSync {
     }
     if (!requests.length) return;
     const batch = ++this.batchesSent;
-    for (const req of requests) {
-      const p = this.programmed.get(req.destKey);
-      if (p) p.batch = batch;
-    }
+    for (const req of requests) if (req.record) req.record.batch = batch;
     let results: RouteResult[];
     try {
       results = await this.channel!.routes(requests);
@@ -485,18 +489,21 @@ export class KernelSync {
   }
 
   private onResult(req: KernelRequest, r: RouteResult): void {
-    const p = this.programmed.get(req.destKey);
     if (req.op === 'del') {
       this.stats.removals++;
+      const p = this.programmed.get(req.destKey);
       if (p && p.route === req.route) this.programmed.delete(req.destKey);
       return;
     }
+    // The request's own record: while its batch is unanswered the destination is not planned
+    // again, so the record is not replaced (a record dropped meanwhile is garbage either way).
+    const p = req.record;
     if (!p) return;
     if (r.ok) {
       this.stats.installs++;
       p.state = 'installed';
       p.error = undefined;
-      this.adopted.delete(req.destKey);
+      if (this.adopted.size) this.adopted.delete(req.destKey);
     } else {
       this.stats.failures++;
       p.state = 'failed';
@@ -511,12 +518,12 @@ export class KernelSync {
     let desired: Desired = NO_ROUTE;
     if (dest) {
       this.exportVerdicts.reset(dest);
-      desired = desiredRoute(dest, this.exportVerdicts, this.ifaces, this.view, this.settings());
+      desired = desiredRoute(dest, this.exportVerdicts, this.ifaces, this.view, this.programSettings, this.nextHops);
     }
     const installedRoute = current?.route && current.state === 'installed' ? current.route : undefined;
     if (desired.kind !== 'route') {
       if (desired.kind === 'unresolved' && dest) {
-        if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey });
+        if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey, record: current });
         // Not installed: the route (if any) stays on record; deleted above: none is kept.
         this.record(destKey, current, dest, 'unresolved', installedRoute ? undefined : current?.route, desired.why, false);
         return;
@@ -524,7 +531,7 @@ export class KernelSync {
       if (!current) return;
       // While recovering from a restart, adopted routes stay until the prune.
       if (this.adopted.has(destKey) && this.adopted.get(destKey) === current.route) return;
-      if (current.route && current.state !== 'unresolved') out.push({ op: 'del', route: current.route, destKey });
+      if (current.route && current.state !== 'unresolved') out.push({ op: 'del', route: current.route, destKey, record: current });
       else this.programmed.delete(destKey);
       return;
     }
@@ -536,31 +543,29 @@ export class KernelSync {
     // Never overwrite a route another protocol owns (Felix's, an operator's).
     const clash = this.view.others.get(routeKey(route.family, route.dst, route.dstLength, route.priority ?? 0));
     if (clash) {
-      if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey });
+      if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey, record: current });
       this.record(destKey, current, dest!, 'failed', undefined, `the kernel has this route from protocol ${clash.protocol}: left alone`, false);
       return;
     }
     // A different metric is a different kernel route: remove the old one.
-    if (installedRoute && (installedRoute.priority ?? 0) !== (route.priority ?? 0)) out.push({ op: 'del', route: installedRoute, destKey });
-    this.record(destKey, current, dest!, 'pending', route, undefined, desired.recursive === true);
-    out.push({ op: 'replace', route, destKey });
+    if (installedRoute && (installedRoute.priority ?? 0) !== (route.priority ?? 0)) out.push({ op: 'del', route: installedRoute, destKey, record: current });
+    const record = this.record(destKey, current, dest!, 'pending', route, undefined, desired.recursive === true);
+    out.push({ op: 'replace', route, destKey, record });
   }
 
   /** The record of one destination, updated in place (one object per destination for as long as
    *  it is programmed: a new one per change was garbage the young collector copied). */
-  private record(destKey: string, current: ProgrammedRoute | undefined, dest: Destination, state: ProgrammedState, route: RouteMessage | undefined, error: string | undefined, recursive: boolean): void {
+  private record(destKey: string, current: ProgrammedRoute | undefined, dest: Destination, state: ProgrammedState, route: RouteMessage | undefined, error: string | undefined, recursive: boolean): ProgrammedRoute {
     if (current) {
       current.state = state;
       current.route = route;
       current.error = error;
       current.recursive = recursive;
-      return;
+      return current;
     }
-    this.programmed.set(destKey, { destKey, family: dest.family, nlri: dest.nlri, state, route, error, recursive, batch: undefined });
-  }
-
-  private settings(): ProgramSettings {
-    return { protocol: this.opts.protocol, table: this.opts.table, metric: this.opts.metric, tunnel: this.opts.tunnel };
+    const created: ProgrammedRoute = { destKey, family: dest.family, nlri: dest.nlri, state, route, error, recursive, batch: undefined };
+    this.programmed.set(destKey, created);
+    return created;
   }
 
   // ===== Views =====

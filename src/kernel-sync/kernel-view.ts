@@ -30,15 +30,25 @@ export class KernelView {
   private readonly lookups = new Map<string, RouteMessage | undefined>();
 
   readonly protocol: number;
+  private othersChanges = 0;
 
   constructor(protocol: number) {
     this.protocol = protocol;
   }
 
+  /** Bumped by every change to other protocols' routes: a next hop resolved through them holds
+   *  while it is unchanged. */
+  get generation(): number {
+    return this.othersChanges;
+  }
+
   apply(kind: 'new' | 'del', r: RouteMessage): void {
     const key = routeKey(r.family, r.dst, r.dstLength, r.priority ?? 0);
     const table = r.protocol === this.protocol ? this.owned : this.others;
-    if (table === this.others) this.lookups.clear();
+    if (table === this.others) {
+      this.lookups.clear();
+      this.othersChanges++;
+    }
     if (kind === 'del') {
       table.delete(key);
       if (table === this.others) this.unindex(key, r);
@@ -53,6 +63,7 @@ export class KernelView {
   }
 
   clear(): void {
+    this.othersChanges++;
     this.others.clear();
     this.owned.clear();
     this.byPrefix.clear();

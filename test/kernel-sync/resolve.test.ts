@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { desiredRoute, sameRoute, type Desired, type ProgramSettings } from '../../src/kernel-sync/resolve.ts';
+import { NextHopCache, desiredRoute, sameRoute, type Desired, type ProgramSettings } from '../../src/kernel-sync/resolve.ts';
 import { KernelView } from '../../src/kernel-sync/kernel-view.ts';
 import { RTN, RTNH_F, RTPROT, RT_SCOPE, type RouteMessage } from '../../src/kernel-sync/rtnetlink/index.ts';
 import { bytesToIp } from '../../src/util/ip.ts';
+import type { Path } from '../../src/rib/types.ts';
 import { IF, accept, destination, hop, interfaces, ip, kroute, path, peer, reject, verdicts } from './kernel-fixtures.ts';
 
 const settings = (mode: ProgramSettings['tunnel']['mode'] = 'never', extra: Partial<ProgramSettings> = {}): ProgramSettings => ({
@@ -164,6 +165,67 @@ describe('desiredRoute: recursive next hops (gateway recursive)', () => {
     const best = path('10.1.0.0/24', { peer: p1 });
     const dest = destination('10.1.0.0/24', best);
     assert.deepEqual(desiredRoute(dest, verdicts(dest), interfaces(), emptyView(), settings()), { kind: 'unresolved', why: 'path from node2: no next hop' });
+  });
+});
+
+describe('desiredRoute: the next-hop cache (one resolution for routes sharing attributes)', () => {
+  // Routes of one peer share one interned attribute set; the cache answers for all of them until
+  // the interfaces, the other protocols' routes, the tunnel mode or the settings change.
+  const shared = path('10.1.0.0/24', { nextHop: '10.9.0.9', peer: p1 });
+  const sibling = (prefix: string, peerRef = p1): Path => ({ ...path(prefix, { peer: peerRef }), attrs: shared.attrs });
+  const run = (best: Path, ifs: ReturnType<typeof interfaces>, v: KernelView, cache: NextHopCache, cfg: ProgramSettings, verdict = accept()): Desired => {
+    const dest = destination(best.destKey, best);
+    return desiredRoute(dest, verdicts(dest, [[best, verdict]]), ifs, v, cfg, cache);
+  };
+  const setup = () => {
+    const v = new KernelView(RTPROT.BIRD);
+    v.apply('new', kroute('10.9.0.0/16', { gateway: ip('10.0.0.254'), oif: IF.eth0 }));
+    return { ifs: interfaces(), v, cache: new NextHopCache(), cfg: settings() };
+  };
+
+  it('answers every route with the same attributes as the first, and follows a new address', () => {
+    const { ifs, v, cache, cfg } = setup();
+    assert.equal(words(installed(run(shared, ifs, v, cache, cfg))), 'unicast via 10.0.0.254 dev eth0 proto 12');
+    assert.equal(words(installed(run(sibling('10.2.0.0/24'), ifs, v, cache, cfg))), 'unicast via 10.0.0.254 dev eth0 proto 12');
+    // The next hop's subnet is now connected: direct, not through the route any more.
+    ifs.applyAddr('new', { type: 'addr', family: 2, index: IF.eth0, prefixLength: 16, flags: 0, scope: 0, address: ip('10.9.0.1') });
+    assert.equal(words(installed(run(sibling('10.3.0.0/24'), ifs, v, cache, cfg))), 'unicast via 10.9.0.9 dev eth0 proto 12');
+  });
+
+  it('follows a change to the route the next hop resolves through', () => {
+    const { ifs, v, cache, cfg } = setup();
+    assert.equal(words(installed(run(shared, ifs, v, cache, cfg))), 'unicast via 10.0.0.254 dev eth0 proto 12');
+    v.apply('new', kroute('10.9.0.0/16', { gateway: ip('10.0.0.253'), oif: IF.eth0 }));
+    assert.equal(words(installed(run(sibling('10.2.0.0/24'), ifs, v, cache, cfg))), 'unicast via 10.0.0.253 dev eth0 proto 12');
+  });
+
+  it('a verdict with another tunnel mode, or other settings, is resolved afresh', () => {
+    const { ifs, v, cache, cfg } = setup();
+    assert.equal(words(installed(run(shared, ifs, v, cache, cfg))), 'unicast via 10.0.0.254 dev eth0 proto 12');
+    assert.equal(words(installed(run(sibling('10.2.0.0/24'), ifs, v, cache, cfg, accept({ tunnel: 'always' })))), 'unicast via 10.9.0.9 dev tunl0 onlink proto 12');
+    assert.equal(words(installed(run(sibling('10.3.0.0/24'), ifs, v, cache, settings('always')))), 'unicast via 10.9.0.9 dev tunl0 onlink proto 12');
+  });
+
+  it('a failure is not kept: each path is named in its own reason', () => {
+    const { ifs, cache, cfg } = setup();
+    const none = new KernelView(RTPROT.BIRD);
+    assert.deepEqual(run(shared, ifs, none, cache, cfg), { kind: 'unresolved', why: 'path from node2: no route to next hop 10.9.0.9' });
+    assert.deepEqual(run(sibling('10.2.0.0/24', p2), ifs, none, cache, cfg), { kind: 'unresolved', why: 'path from node3: no route to next hop 10.9.0.9' });
+  });
+
+  it('with or without the cache, the same route for any next hop and routes (property)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 30 }), (steps) => {
+      const { ifs, v, cache, cfg } = setup();
+      const hops = ['10.9.0.9', '10.0.0.7', '192.168.1.1', '10.9.3.3'];
+      const attrsOf = hops.map((h) => path('10.1.0.0/24', { nextHop: h, peer: p1 }).attrs);
+      steps.forEach(([h, change], i) => {
+        if (change === 1) v.apply('new', kroute('192.168.0.0/16', { gateway: ip(`10.0.0.${100 + i}`), oif: IF.eth0 }));
+        if (change === 2) v.apply('del', kroute('10.9.0.0/16', { gateway: ip('10.0.0.254'), oif: IF.eth0 }));
+        const best: Path = { ...path(`10.${100 + i}.0.0/24`, { peer: p1 }), attrs: attrsOf[h]! };
+        const dest = destination(`10.${100 + i}.0.0/24`, best);
+        assert.deepEqual(desiredRoute(dest, verdicts(dest, [[best, accept()]]), ifs, v, cfg, cache), desiredRoute(dest, verdicts(dest, [[best, accept()]]), ifs, v, cfg));
+      });
+    }), { numRuns: 200 });
   });
 });
 
