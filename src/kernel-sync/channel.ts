@@ -15,6 +15,9 @@ const BATCH = 256;
  *  text) still fit the 4 MiB receive buffer if every one fails. */
 const DATAGRAMS_PER_SEND = 8;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Room for one route request: nlmsghdr, rtmsg and an IPv6 destination, gateway, metric and
+ *  interface take 84 bytes (a multipath route takes more; the writer grows). */
+const REQUEST_BYTES = 96;
 
 export interface RouteResult {
   ok: boolean;
@@ -123,13 +126,13 @@ export class NetlinkChannel {
   /** One datagram of requests with consecutive sequence numbers, and the promise of its answers. */
   private prepareBatch(batch: { op: RouteOp; route: RouteMessage }[]): { datagram: Buffer; batch: PendingBatch; answered: Promise<RouteResult[]> } {
     const firstSeq = this.reserveSeqs(batch.length);
-    const w = new LeWriter();
+    const w = new LeWriter(batch.length * REQUEST_BYTES);
     // netlink(7): the kernel answers NLM_F_ACK requests with an ack and reports an error for
     // any request. Only the batch's last request asks for an ack: the socket processes
     // requests in order, so when its answer arrives every earlier error has been read, and
     // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
     batch.forEach(({ op, route }, j) => appendRouteRequest(w, op, route, firstSeq + j, { ack: j === batch.length - 1 }));
-    const bytes = w.finish();
+    const bytes = w.written();
     // One promise, one timer and one result array per batch, not per route (docs/kernel.md).
     let pending!: PendingBatch;
     const answered = new Promise<RouteResult[]>((resolve) => {

@@ -90,9 +90,16 @@ export function align4(n: number): number {
 }
 
 export class LeWriter {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   length = 0;
+
+  /** `capacity`: the bytes expected, when known (a batch of 256 route requests grew a 256-byte
+   *  buffer six times). */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
@@ -132,14 +139,18 @@ export class LeWriter {
   }
 
   bytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
+    const n = b.length;
+    this.reserve(n);
+    // An address (4 or 16 bytes) is copied faster by hand than by TypedArray#set's call.
+    if (n <= 16) for (let i = 0; i < n; i++) this.buf[this.length + i] = b[i]!;
+    else this.buf.set(b, this.length);
+    this.length += n;
   }
 
   /** Zero padding up to the next 4-byte boundary (the buffer is zero-filled on growth). */
   pad4(): void {
     const padded = align4(this.length);
+    if (padded === this.length) return;
     this.reserve(padded - this.length);
     this.buf.fill(0, this.length, padded);
     this.length = padded;
@@ -156,6 +167,11 @@ export class LeWriter {
 
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
+  }
+
+  /** The bytes written, without a copy: for a writer that is not written to again. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.length);
   }
 }
 
