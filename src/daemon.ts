@@ -91,7 +91,10 @@ export class Daemon {
     this.rib = new Rib({ localAsn: config.asn, routerId: config.routerIdNum, clusterId: config.routeReflector.clusterId });
     this.speaker = new Speaker(this.rib, log);
     this.events.setMaxListeners(50);
-    this.rib.destinationListeners.push((dest) => this.events.emit('routeChange', dest));
+    // Only when someone watches: emit() builds an argument array per call, per route changed.
+    this.rib.destinationListeners.push((dest) => {
+      if (this.events.listenerCount('routeChange') > 0) this.events.emit('routeChange', dest);
+    });
     this.bfd = new DaemonBfd(log.child({ module: 'bfd' }), (name) => void this.peers.get(name)?.session.bfdDown());
   }
 

@@ -555,7 +555,7 @@ export class KernelSync {
       return;
     }
     // Never overwrite a route another protocol owns (Felix's, an operator's).
-    const clash = this.view.others.get(routeKey(route.family, route.dst, route.dstLength, route.priority ?? 0));
+    const clash = this.view.otherWithSameKey(route.family, route.dst, route.dstLength, route.priority ?? 0);
     if (clash) {
       if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey, record: current });
       this.record(destKey, current, dest!, 'failed', undefined, `the kernel has this route from protocol ${clash.protocol}: left alone`, false);
@@ -596,12 +596,15 @@ export class KernelSync {
 }
 
 /** The kernel export policy's verdict on a destination's paths, evaluated when asked: one
- *  evaluation for a one-path destination, no Map per destination. Reset per destination. */
-class ExportVerdicts implements Verdicts {
+ *  evaluation for a one-path destination, no Map per destination. Reset per destination. A
+ *  policy that never looks at the prefix (`export: all`) is evaluated once for a run of paths
+ *  with the same attributes, source, peer and interface: one verdict object, not one per route. */
+export class ExportVerdicts implements Verdicts {
   private dest: Destination | undefined;
   private lastPath: Path | undefined;
   private lastVerdict: PolicyVerdict | undefined;
   private readonly policy: () => CompiledPolicy;
+  private shared: { policy: CompiledPolicy; family: Destination['family']; path: Path; verdict: PolicyVerdict } | undefined;
 
   constructor(policy: () => CompiledPolicy) {
     this.policy = policy;
@@ -616,11 +619,19 @@ class ExportVerdicts implements Verdicts {
   get(path: Path): PolicyVerdict | undefined {
     if (path === this.lastPath) return this.lastVerdict;
     const dest = this.dest!;
-    // One shape for every route (no conditional spreads): absent and undefined mean the same to policy.
-    const verdict = this.policy().evaluate(
-      { nlri: dest.nlri, family: dest.family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
-      { direction: 'export', peer: KERNEL_PEER, localAsn: 0 },
-    );
+    const policy = this.policy();
+    const s = this.shared;
+    let verdict: PolicyVerdict;
+    if (s && s.policy === policy && s.family === dest.family && s.path.attrs === path.attrs && s.path.source === path.source && s.path.peer === path.peer && s.path.interface === path.interface) {
+      verdict = s.verdict;
+    } else {
+      // One shape for every route (no conditional spreads): absent and undefined mean the same to policy.
+      verdict = policy.evaluate(
+        { nlri: dest.nlri, family: dest.family, attrs: path.attrs, source: path.source, interface: path.interface, from: path.peer },
+        { direction: 'export', peer: KERNEL_PEER, localAsn: 0 },
+      );
+      this.shared = policy.prefixIndependent ? { policy, family: dest.family, path, verdict } : undefined;
+    }
     this.lastPath = path;
     this.lastVerdict = verdict;
     return verdict;

@@ -19,6 +19,10 @@ export function routeKey(family: number, dst: Uint8Array | undefined, dstLength:
   return `${k}/${priority}`;
 }
 
+function lengthSlot(family: number, dstLength: number): number {
+  return family === 2 ? Math.min(dstLength, 32) : 33 + Math.min(dstLength, 128);
+}
+
 export class KernelView {
   /** Routes of other protocols (Felix, static, connected...). */
   readonly others = new Map<string, RouteMessage>();
@@ -31,6 +35,9 @@ export class KernelView {
 
   readonly protocol: number;
   private othersChanges = 0;
+  /** Other protocols' routes per family and prefix length (index: family 2 → 0..32, 10 → 33..161):
+   *  most of our routes have a length no other route has, and need no key built to check. */
+  private readonly othersOfLength = new Uint32Array(33 + 129);
 
   constructor(protocol: number) {
     this.protocol = protocol;
@@ -50,20 +57,32 @@ export class KernelView {
       this.othersChanges++;
     }
     if (kind === 'del') {
-      table.delete(key);
-      if (table === this.others) this.unindex(key, r);
+      const had = table.delete(key);
+      if (table === this.others) {
+        this.unindex(key, r);
+        if (had) this.othersOfLength[lengthSlot(r.family, r.dstLength)]!--;
+      }
     } else {
       const old = table.get(key);
       table.set(key, r);
       if (table === this.others) {
         if (old) this.unindex(key, old);
+        else this.othersOfLength[lengthSlot(r.family, r.dstLength)]!++;
         this.index(r);
       }
     }
   }
 
+  /** Another protocol's route that is the same kernel route as ours would be (family,
+   *  destination, length, metric): we must not overwrite it. */
+  otherWithSameKey(family: number, dst: Uint8Array | undefined, dstLength: number, priority: number): RouteMessage | undefined {
+    if (this.othersOfLength[lengthSlot(family, dstLength)] === 0) return undefined;
+    return this.others.get(routeKey(family, dst, dstLength, priority));
+  }
+
   clear(): void {
     this.othersChanges++;
+    this.othersOfLength.fill(0);
     this.others.clear();
     this.owned.clear();
     this.byPrefix.clear();

@@ -104,3 +104,44 @@ describe('KernelView', () => {
     );
   });
 });
+
+describe('KernelView.otherWithSameKey (the clash check before installing a route)', () => {
+  it('finds another protocol\'s route with the same family, prefix and metric, and only that', () => {
+    const v = new KernelView(RTPROT.BIRD);
+    const felix = kroute('10.65.0.0/26', { routeType: RTN.BLACKHOLE, protocol: 80 });
+    v.apply('new', felix);
+    v.apply('new', kroute('10.66.0.0/26', { protocol: RTPROT.BIRD })); // ours: never a clash
+    assert.equal(v.otherWithSameKey(2, ip('10.65.0.0'), 26, 0), felix);
+    assert.equal(v.otherWithSameKey(2, ip('10.65.0.0'), 26, 100), undefined, 'another metric is another route');
+    assert.equal(v.otherWithSameKey(2, ip('10.66.0.0'), 26, 0), undefined);
+    assert.equal(v.otherWithSameKey(2, ip('10.65.0.0'), 32, 0), undefined);
+    v.apply('del', felix);
+    assert.equal(v.otherWithSameKey(2, ip('10.65.0.0'), 26, 0), undefined);
+  });
+
+  it('property: the same answer as a lookup of every other route, through adds, replaces, deletes and clears', () => {
+    const op = fc.record({ kind: fc.constantFrom('new', 'del', 'clear'), a: fc.integer({ min: 0, max: 3 }), len: fc.constantFrom(24, 26, 32), metric: fc.constantFrom(0, 100), ours: fc.boolean() });
+    fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const v = new KernelView(RTPROT.BIRD);
+      const others = new Map<string, unknown>();
+      for (const o of ops) {
+        if (o.kind === 'clear') {
+          v.clear();
+          others.clear();
+          continue;
+        }
+        const r = kroute(`10.0.${o.a}.0/${o.len}`, { protocol: o.ours ? RTPROT.BIRD : RTPROT.STATIC, priority: o.metric || undefined });
+        v.apply(o.kind as 'new' | 'del', r);
+        const key = routeKey(2, r.dst, r.dstLength, o.metric);
+        if (!o.ours) {
+          if (o.kind === 'new') others.set(key, r);
+          else others.delete(key);
+        }
+        for (const a of [0, 1, 2, 3]) for (const len of [24, 26, 32]) for (const metric of [0, 100]) {
+          const k = routeKey(2, ip(`10.0.${a}.0`), len, metric);
+          assert.equal(v.otherWithSameKey(2, ip(`10.0.${a}.0`), len, metric), others.get(k), `10.0.${a}.0/${len} metric ${metric}`);
+        }
+      }
+    }), { numRuns: 200 });
+  });
+});

@@ -179,7 +179,8 @@ function checkRoute(route: RouteMessage): void {
   checkAddress(route.gateway, size, 'gateway');
   checkAddress(route.prefsrc, size, 'prefsrc');
   if (route.via !== undefined) checkVia(route.via);
-  for (const hop of route.multipath ?? []) {
+  if (route.multipath === undefined) return; // not `?? []`: an empty array per route checked
+  for (const hop of route.multipath) {
     checkAddress(hop.gateway, size, 'nexthop gateway');
     if (hop.via !== undefined) checkVia(hop.via);
     if (!Number.isInteger(hop.weight) || hop.weight < 1 || hop.weight > 256) {
