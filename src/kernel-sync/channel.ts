@@ -12,8 +12,15 @@ const NETLINK_ROUTE = 0;
 const BATCH = 256;
 /** Datagrams per threadpool send: at most 2048 requests (a programming batch of 1000 routes,
  *  each with a delete), whose error answers (a buffer each, with the request and extended-ack
- *  text) still fit the 4 MiB receive buffer if every one fails. */
+ *  text) fit 4 MiB of receive buffer if every one fails. */
 const DATAGRAMS_PER_SEND = 8;
+/** Sends queued or running at once. The addon runs them one after another in order, so the
+ *  kernel goes from one to the next while the event loop is busy elsewhere (BGP input): with one
+ *  at a time, each needed a turn of the loop to start, and the kernel sat idle for most of an
+ *  input slice. A queued send holds a threadpool thread (of 4) while it waits. The receive buffer
+ *  holds every answer of all of them. */
+const SENDS_IN_FLIGHT = 3;
+const RECEIVE_BUFFER_BYTES = SENDS_IN_FLIGHT * (4 << 20);
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Room for one route request: nlmsghdr, rtmsg and an IPv6 destination, gateway, metric and
  *  interface take 84 bytes (a multipath route takes more; the writer grows). */
@@ -38,6 +45,14 @@ interface PendingBatch {
 /** Shared: 100k installs made 100k equal result objects. */
 const OK: RouteResult = Object.freeze({ ok: true });
 
+/** A routes() call: its requests, the first not yet sent, and its sends' answers. */
+interface PendingCall {
+  requests: { op: RouteOp; route: RouteMessage }[];
+  next: number;
+  parts: Promise<RouteResult[]>[];
+  resolve: (results: Promise<RouteResult[]>) => void;
+}
+
 interface DumpState {
   seq: number;
   messages: RtMessage[];
@@ -51,11 +66,13 @@ export class NetlinkChannel {
   private inFlight: PendingBatch[] = [];
   private dumpState?: DumpState;
   private dumpQueue: Promise<unknown> = Promise.resolve();
-  /** routes() calls, one after another. */
-  private routeQueue: Promise<unknown> = Promise.resolve();
+  /** routes() calls whose sends have not all started, oldest first. */
+  private pendingStarts: PendingCall[] = [];
+  /** Sends started and not fully answered. */
+  private sendsInFlight = 0;
 
   constructor() {
-    this.socket = NetlinkSocket.open(NETLINK_ROUTE, 0, { receiveBufferBytes: 4 << 20, extendedAck: true, onEvent: (e) => this.onEvent(e) });
+    this.socket = NetlinkSocket.open(NETLINK_ROUTE, 0, { receiveBufferBytes: RECEIVE_BUFFER_BYTES, extendedAck: true, onEvent: (e) => this.onEvent(e) });
   }
 
   /** The request socket's port id: the nlmsg_pid the kernel stamps on notifications of our changes. */
@@ -89,38 +106,59 @@ export class NetlinkChannel {
 
   /**
    * Send route changes in batches; resolves with one result per request, in order (never
-   * rejects: a request that could not be sent has a failed result). Calls are
-   * sent one after another, whole: a later call's change to a route never reaches the kernel
-   * before an earlier call's change to it (callers may plan the next changes meanwhile).
+   * rejects: a request that could not be sent has a failed result). Calls reach the kernel one
+   * after another, whole, in call order: a later call's change to a route never reaches it before
+   * an earlier call's change to it. A call's sends start at once (in the call itself) while fewer
+   * than SENDS_IN_FLIGHT are unanswered, so a caller planning the next changes keeps the kernel
+   * busy; the others start, in order, as answers come in.
    */
   routes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
-    const run = (): Promise<RouteResult[]> => this.sendRoutes(requests);
-    const next = this.routeQueue.then(run, run);
-    this.routeQueue = next.catch(() => undefined);
-    return next;
+    return new Promise((resolve) => {
+      this.pendingStarts.push({ requests, next: 0, parts: [], resolve });
+      this.startSends();
+    });
   }
 
-  private async sendRoutes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
-    const results: RouteResult[] = [];
-    for (let i = 0; i < requests.length; i += BATCH * DATAGRAMS_PER_SEND) {
-      const datagrams: Buffer[] = [];
-      const answers: Promise<RouteResult[]>[] = [];
-      const batches: PendingBatch[] = [];
-      for (let j = i; j < Math.min(requests.length, i + BATCH * DATAGRAMS_PER_SEND); j += BATCH) {
-        const { datagram, batch, answered } = this.prepareBatch(requests.slice(j, j + BATCH));
-        datagrams.push(datagram);
-        batches.push(batch);
-        answers.push(answered);
+  /** Starts the waiting calls' sends, in call order, while there are free slots. */
+  private startSends(): void {
+    while (this.pendingStarts.length && this.sendsInFlight < SENDS_IN_FLIGHT) {
+      const call = this.pendingStarts[0]!;
+      const chunk = call.requests.slice(call.next, call.next + BATCH * DATAGRAMS_PER_SEND);
+      call.next += chunk.length;
+      if (chunk.length) {
+        this.sendsInFlight++;
+        call.parts.push(this.startSend(chunk));
       }
-      // Sent from a threadpool thread: the kernel inserts the routes inside sendmsg, and the event
-      // loop (BGP input, planning the next changes) runs on meanwhile. The datagrams from a failed
-      // sendto on are failed here; an ENOBUFS is also an overrun event, which fails them all.
-      const { sent, error } = await this.socket.sendAsync(datagrams);
-      if (error) for (const b of batches.slice(sent)) this.finish(b, { ok: false, message: `netlink send failed: ${error.message}` });
-      // Let the acks drain before the next datagrams fill the receive buffer.
-      for (const answered of answers) for (const r of await answered) results.push(r);
+      if (call.next >= call.requests.length) {
+        this.pendingStarts.shift();
+        call.resolve(Promise.all(call.parts).then((parts) => parts.flat()));
+      }
     }
-    return results;
+  }
+
+  /** One threadpool send of up to DATAGRAMS_PER_SEND datagrams; resolves with its answers. */
+  private startSend(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
+    const datagrams: Buffer[] = [];
+    const answers: Promise<RouteResult[]>[] = [];
+    const batches: PendingBatch[] = [];
+    for (let j = 0; j < requests.length; j += BATCH) {
+      const { datagram, batch, answered } = this.prepareBatch(requests.slice(j, j + BATCH));
+      datagrams.push(datagram);
+      batches.push(batch);
+      answers.push(answered);
+    }
+    // Sent from a threadpool thread: the kernel inserts the routes inside sendmsg, and the event
+    // loop (BGP input, planning the next changes) runs on meanwhile. The datagrams from a failed
+    // sendto on are failed here; an ENOBUFS is also an overrun event, which fails them all.
+    void this.socket.sendAsync(datagrams).then(({ sent, error }) => {
+      if (error) for (const b of batches.slice(sent)) this.finish(b, { ok: false, message: `netlink send failed: ${error.message}` });
+    });
+    // The slot is free once every answer is in: its acks have left the receive buffer.
+    return Promise.all(answers).then((parts) => {
+      this.sendsInFlight--;
+      this.startSends();
+      return parts.flat();
+    });
   }
 
   /** One datagram of requests with consecutive sequence numbers, and the promise of its answers. */

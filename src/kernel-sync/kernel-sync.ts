@@ -43,11 +43,15 @@ export interface KernelSyncOptions {
 
 /** Interfaces whose subnets are never learned, whatever the config says (as Calico's BIRD). */
 const ALWAYS_IGNORED = ['cali*', 'kube-ipvs*'];
-/** Destinations programmed per event-loop turn before yielding (keepalives first). */
+/** Destinations planned per batch (a batch is one netlink send: ≤ 2 requests a destination). */
 const PROGRAM_BATCH = 1000;
-/** Batches sent and not yet answered: the next batch is planned while the kernel (on a threadpool
- *  thread, inside sendmsg) inserts the routes of the one before. */
-const BATCHES_IN_FLIGHT = 2;
+/** Planning time per event-loop turn before yielding (keepalives first); as BGP input's slice,
+ *  long enough for several batches, so that the kernel has work queued while input runs. */
+const PROGRAM_SLICE_MS = 10;
+/** Batches sent and not yet answered: the next batches are planned and queued while the kernel
+ *  (on a threadpool thread, inside sendmsg) inserts the routes of the one before, so it goes on
+ *  from one to the next while BGP input holds the event loop (the channel runs 3 sends at once). */
+const BATCHES_IN_FLIGHT = 4;
 
 export type ProgrammedState = 'pending' | 'installed' | 'failed' | 'unresolved';
 
@@ -425,6 +429,7 @@ export class KernelSync {
     if (this.flushing || !this.channel) return;
     this.flushing = true;
     const inFlight: Promise<void>[] = [];
+    let sliceEnd = performance.now() + PROGRAM_SLICE_MS;
     try {
       while ((this.hasDirty() || this.pruneRequested || inFlight.length) && !this.stopped) {
         if (!this.hasDirty()) {
@@ -439,9 +444,14 @@ export class KernelSync {
           continue;
         }
         inFlight.push(this.programBatch(this.takeDirty(PROGRAM_BATCH)));
-        if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
-        // Yield between batches: sessions' keepalives must not wait behind the kernel.
-        await new Promise((r) => setImmediate(r));
+        if (inFlight.length >= BATCHES_IN_FLIGHT) {
+          await inFlight.shift(); // the event loop ran meanwhile: a new slice
+          sliceEnd = performance.now() + PROGRAM_SLICE_MS;
+        } else if (performance.now() >= sliceEnd) {
+          // Yield once the slice is used: sessions' keepalives must not wait behind the kernel.
+          await new Promise((r) => setImmediate(r));
+          sliceEnd = performance.now() + PROGRAM_SLICE_MS;
+        }
       }
     } finally {
       await Promise.all(inFlight);

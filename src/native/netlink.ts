@@ -53,8 +53,8 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
   #paused = false; // by the caller
   #backpressured = false; // by the iterator's full queue
   #queue: NetlinkEvent[] = [];
-  /** An asynchronous send is on a threadpool thread: the fd must stay open until it returns. */
-  #sendInFlight = false;
+  /** Asynchronous sends queued or on a threadpool thread: the fd stays open until they return. */
+  #sendsInFlight = 0;
   #closeWhenSent = false;
   #waiter: ((r: IteratorResult<NetlinkEvent>) => void) | undefined;
 
@@ -107,24 +107,23 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
    * netlink request's work (a route insertion, say) inside the sender's sendmsg, so the event loop
    * runs on meanwhile, on the other core. Stops at the first failure. Resolves with how many were
    * sent and, if one failed, its error (an ENOBUFS is also reported as an overrun event, as with
-   * send()). One call at a time: call again once it has settled (two threadpool threads could
-   * reorder the datagrams). Without the addon's sendtoAsync (an older build) it sends synchronously.
+   * send()). Calls may overlap: the addon runs the sends one at a time in call order, so the
+   * next one reaches the kernel as soon as the last is done, without a turn of the event loop in
+   * between. Without the addon's sendtoAsync (an older build) it sends synchronously.
    */
   sendAsync(datagrams: readonly Buffer[]): Promise<{ sent: number; error?: NativeError }> {
     const c = this.#native.constants;
     const sendtoAsync = this.#native.sendtoAsync;
     if (this.#closed) return Promise.resolve({ sent: 0, error: new NativeError('sendto(AF_NETLINK)', -c.EBADF) });
-    if (this.#sendInFlight) return Promise.reject(new Error('netlink: sendAsync called again before the previous send settled'));
     if (sendtoAsync === undefined) return Promise.resolve(this.#sendEach(datagrams));
     return new Promise((resolve) => {
       const queued = sendtoAsync.call(this.#native, this.fd, datagrams, KERNEL, (sent, result) => {
-        this.#sendInFlight = false;
-        if (this.#closeWhenSent) this.#native.close(this.fd);
+        if (--this.#sendsInFlight === 0 && this.#closeWhenSent) this.#native.close(this.fd);
         if (result === -c.ENOBUFS) this.#deliver({ kind: 'overrun', cause: 'ENOBUFS' });
         resolve(result < 0 ? { sent, error: new NativeError('sendto(AF_NETLINK)', result) } : { sent });
       });
       if (queued < 0) resolve({ sent: 0, error: new NativeError('sendto(AF_NETLINK)', queued) });
-      else this.#sendInFlight = true;
+      else this.#sendsInFlight++;
     });
   }
 
@@ -177,8 +176,8 @@ export class NetlinkSocket implements AsyncIterable<NetlinkEvent> {
     if (this.#watch) this.#native.pollStop(this.#watch);
     this.#watch = undefined;
     // A threadpool thread may be inside sendto on this fd: closing it now could let a new socket
-    // reuse the number under that send. The send's completion closes it.
-    if (this.#sendInFlight) this.#closeWhenSent = true;
+    // reuse the number under that send. The last send's completion closes it.
+    if (this.#sendsInFlight > 0) this.#closeWhenSent = true;
     else this.#native.close(this.fd);
     const waiter = this.#waiter;
     this.#waiter = undefined;

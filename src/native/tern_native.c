@@ -14,6 +14,8 @@
 #include <node_api.h>
 #include <uv.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -189,9 +191,20 @@ static napi_value js_sendto(napi_env env, napi_callback_info info) {
 // thread the callback gets how many were sent and 0, or the failed one's -errno. For netlink this
 // is where the kernel does the work of the requests (a route insertion runs inside the sender's
 // sendmsg), so the event loop goes on meanwhile. The array and sockaddr are held until the
-// callback. The caller keeps one send in flight per socket (two threadpool threads could reorder
-// datagrams), does not change the array meanwhile, and does not close the fd before the callback.
+// callback. Sends run one at a time, in the order of the sendtoAsync calls (see send_turn), so a
+// caller may queue the next send before the last one is done: the kernel gets it without waiting
+// for the event loop. The caller does not change an array meanwhile, and does not close the fd
+// before the callbacks.
 typedef struct { void *data; size_t len; } datagram_t;
+
+// libuv starts queued works on any of its threads, in any order: each send takes a ticket when it
+// is queued (on the main thread) and waits for its turn. A waiting send holds a threadpool thread,
+// so callers keep only a few queued. A queued work is never cancelled here (a cancelled one would
+// hold up every later send).
+static pthread_mutex_t send_turn_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t send_turn_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t send_tickets_issued; // main thread only
+static uint64_t send_now_serving;    // under send_turn_mutex
 
 typedef struct {
   napi_async_work work;
@@ -202,11 +215,10 @@ typedef struct {
   void *addr;
   size_t addr_len;
   int result;
+  uint64_t ticket;
 } async_send_t;
 
-static void async_send_execute(napi_env env, void *p) {
-  (void)env;
-  async_send_t *s = p;
+static void send_datagrams(async_send_t *s) {
   for (s->sent = 0; s->sent < s->count; s->sent++) {
     datagram_t *d = &s->datagrams[s->sent];
     ssize_t r;
@@ -214,6 +226,19 @@ static void async_send_execute(napi_env env, void *p) {
     if (r < 0) { s->result = -errno; return; }
   }
   s->result = 0;
+}
+
+static void async_send_execute(napi_env env, void *p) {
+  (void)env;
+  async_send_t *s = p;
+  pthread_mutex_lock(&send_turn_mutex);
+  while (send_now_serving != s->ticket) pthread_cond_wait(&send_turn_cond, &send_turn_mutex);
+  pthread_mutex_unlock(&send_turn_mutex);
+  send_datagrams(s);
+  pthread_mutex_lock(&send_turn_mutex);
+  send_now_serving++;
+  pthread_cond_broadcast(&send_turn_cond);
+  pthread_mutex_unlock(&send_turn_mutex);
 }
 
 static void async_send_free(napi_env env, async_send_t *s) {
@@ -271,6 +296,9 @@ static napi_value js_sendto_async(napi_env env, napi_callback_info info) {
   }
   napi_value name;
   napi_create_string_utf8(env, "tern_native.sendto", NAPI_AUTO_LENGTH, &name);
+  // The next ticket; issued for good only once the work is queued (a send that failed to queue
+  // must not leave a turn nobody takes).
+  s->ticket = send_tickets_issued;
   if (napi_create_reference(env, argv[1], 1, &s->datagrams_ref) != napi_ok ||
       (sa != NULL && napi_create_reference(env, argv[2], 1, &s->addr_ref) != napi_ok) ||
       napi_create_reference(env, argv[3], 1, &s->callback) != napi_ok ||
@@ -279,6 +307,7 @@ static napi_value js_sendto_async(napi_env env, napi_callback_info info) {
     async_send_free(env, s); // not queued: nothing will complete it
     return num(env, -ENOMEM);
   }
+  send_tickets_issued++;
   return num(env, 0);
 }
 

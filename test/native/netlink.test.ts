@@ -141,33 +141,37 @@ describe('NetlinkSocket', () => {
     assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) < 0, 'fd closed after close()');
   });
 
-  it('sendAsync sends datagrams in order from the threadpool, one call at a time, and defers close past it', async () => {
+  it('sendAsync sends datagrams in order from the threadpool, overlapping calls in call order, and defers close past them', async () => {
     const replies: number[] = [];
+    const CALLS = 24;
+    const PER_CALL = 5;
     let resolveAll: () => void = () => {};
     const all = new Promise<void>((resolve) => (resolveAll = resolve));
     const sock = NetlinkSocket.open(c.NETLINK_ROUTE, 0, {
+      receiveBufferBytes: 4 << 20,
       onEvent: (ev) => {
         if (ev.kind !== 'datagram') return;
         for (let off = 0; off + 16 <= ev.data.length; off += (ev.data.readUInt32LE(off) + 3) & ~3) {
           if (ev.data.readUInt16LE(off + 4) === RTM_NEWLINK) replies.push(ev.data.readUInt32LE(off + 8));
         }
-        if (replies.length === 5) resolveAll();
+        if (replies.length === CALLS * PER_CALL) resolveAll();
       },
     });
     let timer: NodeJS.Timeout | undefined;
     try {
-      const sending = sock.sendAsync([1, 2, 3, 4, 5].map((seq) => getLink(seq, 1)));
-      // A second call before the first settled could be reordered by the threadpool: refused.
-      await assert.rejects(sock.sendAsync([getLink(6, 1)]), /before the previous send settled/);
-      assert.deepEqual(await sending, { sent: 5 });
+      // Calls queued back to back, more than the threadpool has threads: each runs after the one
+      // before it, so the kernel answers every request in the order the calls were made.
+      const sends = Array.from({ length: CALLS }, (_, call) => sock.sendAsync(Array.from({ length: PER_CALL }, (_, i) => getLink(1 + call * PER_CALL + i, 1))));
+      assert.deepEqual(await Promise.all(sends), Array(CALLS).fill({ sent: PER_CALL }));
       await Promise.race([all, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`replies so far: ${replies.join(',')}`)), 5000)))]);
-      assert.deepEqual(replies, [1, 2, 3, 4, 5]);
-      // Closed while a send is on the threadpool: the send completes, then the fd is closed.
-      const last = sock.sendAsync([getLink(7, 1)]);
+      assert.deepEqual(replies, Array.from({ length: CALLS * PER_CALL }, (_, i) => i + 1));
+      // Closed while sends are queued: they complete, then the fd is closed.
+      const last = [sock.sendAsync([getLink(1000, 1)]), sock.sendAsync([getLink(1001, 1)])];
       sock.close();
-      assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) > 0, 'fd still open under the send');
-      assert.deepEqual(await last, { sent: 1 });
-      assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) < 0, 'fd closed once the send returned');
+      assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) > 0, 'fd still open under the sends');
+      assert.deepEqual(await last[0], { sent: 1 });
+      assert.deepEqual(await last[1], { sent: 1 });
+      assert.ok(n.getsockoptInt(sock.fd, c.SOL_SOCKET, c.SO_RCVBUF) < 0, 'fd closed once the last send returned');
       const after = await sock.sendAsync([getLink(8, 1)]);
       assert.equal(after.sent, 0);
       assert.equal(after.error?.code, 'EBADF');
