@@ -20,3 +20,12 @@ test('netlink route batches: one ack per batch, an error per refused route', { s
     assert.equal(installed.length, 2496);
   });
 });
+
+test('netlink route batches: three sends whose every request is refused fit the receive buffer', { skip: root ? false : 'needs root (network namespace)' }, () => {
+  withVethNamespace(`${NS}-r`, (runChild) => {
+    const out = JSON.parse(runChild('channel-refused-child.ts')) as { results: number; counts: Record<string, number> };
+    const ENETUNREACH = 101;
+    assert.deepEqual(out, { results: 6500, counts: { [`errno ${ENETUNREACH}`]: 6500 } });
+    assert.equal(ip('-n', `${NS}-r`, 'route', 'show', 'proto', 'bird').trim(), '');
+  });
+});
