@@ -64,8 +64,8 @@ export interface ProgrammedRoute {
   error?: string;
   /** Its next hop was resolved through another route: redo it when other routes change. */
   recursive?: boolean;
-  /** The batch that carries its last request; while that batch is unanswered, the destination
-   *  is not planned again (its state and route are not yet what the kernel has). */
+  /** The batch that carries its last request, until that batch is answered; meanwhile the
+   *  destination is not planned again (its state and route are not yet what the kernel has). */
   batch?: number;
 }
 
@@ -116,9 +116,8 @@ export class KernelSync {
   private readonly programSettings: ProgramSettings;
   /** Dirty destinations whose last request is still in flight: dirty again once it is answered. */
   private waiting: string[] = [];
-  /** Batches sent, and answered (in order: the channel sends route batches one after another). */
+  /** Batches sent (numbers for ProgrammedRoute.batch). */
   private batchesSent = 0;
-  private batchesAnswered = 0;
   private flushing = false;
   private flushScheduled = false;
   /** Adopted routes of ours found at start, kept until convergence (destKey → route). */
@@ -486,7 +485,7 @@ export class KernelSync {
     const requests: KernelRequest[] = [];
     for (const destKey of keys) {
       const current = this.programmed.get(destKey);
-      if (current?.batch !== undefined && current.batch > this.batchesAnswered) {
+      if (current?.batch !== undefined) {
         this.waiting.push(destKey);
         continue;
       }
@@ -503,7 +502,9 @@ export class KernelSync {
       this.log.warn({ err: message, routes: requests.length }, 'netlink send failed: routes not programmed');
       results = requests.map(() => ({ ok: false, message }));
     }
-    this.batchesAnswered = batch;
+    // Answered: each record whose last request this batch carried may be planned again (each
+    // record for itself: with several batches in flight, no order of answers is assumed).
+    for (const req of requests) if (req.record?.batch === batch) req.record.batch = undefined;
     requests.forEach((req, i) => this.onResult(req, results[i]!));
     if (this.waiting.length) {
       for (const k of this.waiting) this.dirty.add(k);
