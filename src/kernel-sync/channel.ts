@@ -125,14 +125,25 @@ export class NetlinkChannel {
       const call = this.pendingStarts[0]!;
       const chunk = call.requests.slice(call.next, call.next + BATCH * DATAGRAMS_PER_SEND);
       call.next += chunk.length;
-      if (chunk.length) {
-        this.sendsInFlight++;
-        call.parts.push(this.startSend(chunk));
-      }
+      if (chunk.length) call.parts.push(this.startSendOrFail(chunk));
       if (call.next >= call.requests.length) {
         this.pendingStarts.shift();
         call.resolve(Promise.all(call.parts).then((parts) => parts.flat()));
       }
+    }
+  }
+
+  /** startSend, or, for requests that cannot be encoded (a route the wire format cannot carry),
+   *  a failed result for each: never an exception out of startSends, which also runs when an
+   *  earlier send's answers come in. */
+  private startSendOrFail(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
+    this.sendsInFlight++;
+    try {
+      return this.startSend(requests);
+    } catch (err) {
+      this.sendsInFlight--;
+      const failed: RouteResult = { ok: false, message: `netlink request not encoded: ${(err as Error).message}` };
+      return Promise.resolve(requests.map(() => failed));
     }
   }
 
@@ -141,11 +152,17 @@ export class NetlinkChannel {
     const datagrams: Buffer[] = [];
     const answers: Promise<RouteResult[]>[] = [];
     const batches: PendingBatch[] = [];
-    for (let j = 0; j < requests.length; j += BATCH) {
-      const { datagram, batch, answered } = this.prepareBatch(requests.slice(j, j + BATCH));
-      datagrams.push(datagram);
-      batches.push(batch);
-      answers.push(answered);
+    try {
+      for (let j = 0; j < requests.length; j += BATCH) {
+        const { datagram, batch, answered } = this.prepareBatch(requests.slice(j, j + BATCH));
+        datagrams.push(datagram);
+        batches.push(batch);
+        answers.push(answered);
+      }
+    } catch (err) {
+      // Nothing of this send goes out: the datagrams already prepared are not left waiting.
+      for (const b of batches) this.finish(b, { ok: false, message: 'not sent' });
+      throw err;
     }
     // Sent from a threadpool thread: the kernel inserts the routes inside sendmsg, and the event
     // loop (BGP input, planning the next changes) runs on meanwhile. The datagrams from a failed
