@@ -22,6 +22,7 @@ import { NetlinkChannel, type RouteResult } from './channel.ts';
 import { InterfaceTable, globMatch } from './interfaces.ts';
 import { KernelView, routeKey } from './kernel-view.ts';
 import { NextHopCache, desiredRoute, sameRoute, type Desired, type ProgramSettings, type Verdicts } from './resolve.ts';
+import { RouteForms, formOf, routeOf, type RouteForm } from './route-form.ts';
 import { prefixToString } from '../bgp/messages/nlri.ts';
 import { RTMGRP, RTN, RTPROT, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
 import { RTM } from './rtnetlink/constants.ts';
@@ -60,7 +61,9 @@ export interface ProgrammedRoute {
   family: Family;
   nlri: Nlri;
   state: ProgrammedState;
-  route?: RouteMessage;
+  /** What the route installed (or being installed) says besides its prefix: shared by every
+   *  route that says the same (route-form.ts); routeOf(form, nlri) is the route. */
+  form?: RouteForm;
   error?: string;
   /** Its next hop was resolved through another route: redo it when other routes change. */
   recursive?: boolean;
@@ -76,6 +79,8 @@ interface KernelRequest {
   route: RouteMessage;
   destKey: string;
   record: ProgrammedRoute | undefined;
+  /** For a delete: the form it deletes (the record forgets the route only if it still has it). */
+  form?: RouteForm;
 }
 
 const NO_ROUTE: Desired = { kind: 'none', why: 'no route' };
@@ -121,7 +126,8 @@ export class KernelSync {
   private flushing = false;
   private flushScheduled = false;
   /** Adopted routes of ours found at start, kept until convergence (destKey → route). */
-  private adopted = new Map<string, RouteMessage>();
+  private adopted = new Map<string, RouteForm>();
+  private readonly forms = new RouteForms();
   private pruneTimer?: NodeJS.Timeout;
   private pruneRequested?: string;
   private resyncing = false;
@@ -159,7 +165,7 @@ export class KernelSync {
     this.stopped = true;
     if (this.pruneTimer) clearTimeout(this.pruneTimer);
     if (!this.opts.persist && this.channel) {
-      const ours = [...this.programmed.values()].filter((p) => p.state === 'installed' && p.route).map((p) => ({ op: 'del' as const, route: p.route! }));
+      const ours = [...this.programmed.values()].filter((p) => p.state === 'installed' && p.form).map((p) => ({ op: 'del' as const, route: routeOf(p.form!, p.nlri) }));
       await this.channel.routes(ours);
     }
     this.monitor?.close();
@@ -321,7 +327,7 @@ export class KernelSync {
     const p = this.programmed.get(prefixKey(nlriOf(m, m.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast')));
     // A destination the Loc-RIB no longer has is one we are removing ourselves: the echo of our
     // own delete may arrive before its ack, and must not queue a second delete.
-    if (p && p.state === 'installed' && this.rib.loc.get(p.destKey) && p.route && routeKey(p.route.family, p.route.dst, p.route.dstLength, p.route.priority ?? 0) === routeKey(m.family, m.dst, m.dstLength, m.priority ?? 0)) {
+    if (p && p.state === 'installed' && this.rib.loc.get(p.destKey) && p.form && routeKey(p.form.family, p.nlri.address, p.nlri.length, p.form.priority ?? 0) === routeKey(m.family, m.dst, m.dstLength, m.priority ?? 0)) {
       p.state = 'pending';
       this.dirty.add(p.destKey);
       this.scheduleFlush();
@@ -359,8 +365,9 @@ export class KernelSync {
       const family: Family = r.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast';
       const nlri = nlriOf(r, family);
       const destKey = prefixKey(nlri);
-      this.adopted.set(destKey, r);
-      this.programmed.set(destKey, { destKey, family, nlri, state: 'installed', route: r });
+      const form = formOf(r);
+      this.adopted.set(destKey, form);
+      this.programmed.set(destKey, { destKey, family, nlri, state: 'installed', form });
     }
     this.stats.adopted = this.adopted.size;
   }
@@ -389,22 +396,24 @@ export class KernelSync {
   }
 
   private async pruneLeftovers(why: string): Promise<void> {
-    const leftovers = [...this.adopted].filter(([destKey]) => {
+    const leftovers: ProgrammedRoute[] = [];
+    for (const [destKey, form] of this.adopted) {
       const p = this.programmed.get(destKey);
-      return p?.route && this.adopted.get(destKey) === p.route; // never replaced by a route we want
-    });
+      if (p?.form === form) leftovers.push(p); // never replaced by a route we want
+    }
     this.adopted.clear();
     if (leftovers.length === 0 || !this.channel) return;
+    const forms = leftovers.map((p) => p.form!);
     let results: RouteResult[];
     try {
-      results = await this.channel.routes(leftovers.map(([, route]) => ({ op: 'del' as const, route })));
+      results = await this.channel.routes(leftovers.map((p) => ({ op: 'del' as const, route: routeOf(p.form!, p.nlri) })));
     } catch (err) {
       this.log.warn({ err: (err as Error).message, routes: leftovers.length }, 'netlink send failed: routes left from before the restart stay');
       return;
     }
-    leftovers.forEach(([destKey, route], i) => {
+    leftovers.forEach((p, i) => {
       const gone = results[i]?.ok || results[i]?.errno === 3; /* ESRCH: already gone */
-      if (gone && this.programmed.get(destKey)?.route === route) this.programmed.delete(destKey);
+      if (gone && this.programmed.get(p.destKey)?.form === forms[i]) this.programmed.delete(p.destKey);
     });
     this.stats.leftoversRemoved += leftovers.length;
     this.log.info({ removed: leftovers.length, why }, 'kernel: removed routes left from before the restart');
@@ -517,7 +526,7 @@ export class KernelSync {
     if (req.op === 'del') {
       this.stats.removals++;
       const p = this.programmed.get(req.destKey);
-      if (p && p.route === req.route) this.programmed.delete(req.destKey);
+      if (p && p.form === req.form) this.programmed.delete(req.destKey);
       return;
     }
     // The request's own record: while its batch is unanswered the destination is not planned
@@ -545,50 +554,55 @@ export class KernelSync {
       this.exportVerdicts.reset(dest);
       desired = desiredRoute(dest, this.exportVerdicts, this.ifaces, this.view, this.programSettings, this.nextHops);
     }
-    const installedRoute = current?.route && current.state === 'installed' ? current.route : undefined;
+    const installed = current?.form && current.state === 'installed' ? current.form : undefined;
     if (desired.kind !== 'route') {
       if (desired.kind === 'unresolved' && dest) {
-        if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey, record: current });
+        if (installed) this.remove(current!, installed, out);
         // Not installed: the route (if any) stays on record; deleted above: none is kept.
-        this.record(destKey, current, dest, 'unresolved', installedRoute ? undefined : current?.route, desired.why, false);
+        this.record(destKey, current, dest, 'unresolved', installed ? undefined : current?.form, desired.why, false);
         return;
       }
       if (!current) return;
       // While recovering from a restart, adopted routes stay until the prune.
-      if (this.adopted.has(destKey) && this.adopted.get(destKey) === current.route) return;
-      if (current.route && current.state !== 'unresolved') out.push({ op: 'del', route: current.route, destKey, record: current });
+      if (this.adopted.has(destKey) && this.adopted.get(destKey) === current.form) return;
+      if (current.form && current.state !== 'unresolved') this.remove(current, current.form, out);
       else this.programmed.delete(destKey);
       return;
     }
     const route = desired.route;
-    if (installedRoute && sameRoute(installedRoute, route)) {
+    if (installed && sameRoute(installed, route)) {
       this.adopted.delete(destKey); // an adopted route that is exactly what we want: ours again
       return;
     }
     // Never overwrite a route another protocol owns (Felix's, an operator's).
     const clash = this.view.otherWithSameKey(route.family, route.dst, route.dstLength, route.priority ?? 0);
     if (clash) {
-      if (installedRoute) out.push({ op: 'del', route: installedRoute, destKey, record: current });
+      if (installed) this.remove(current!, installed, out);
       this.record(destKey, current, dest!, 'failed', undefined, `the kernel has this route from protocol ${clash.protocol}: left alone`, false);
       return;
     }
     // A different metric is a different kernel route: remove the old one.
-    if (installedRoute && (installedRoute.priority ?? 0) !== (route.priority ?? 0)) out.push({ op: 'del', route: installedRoute, destKey, record: current });
-    const record = this.record(destKey, current, dest!, 'pending', route, undefined, desired.recursive === true);
+    if (installed && (installed.priority ?? 0) !== (route.priority ?? 0)) this.remove(current!, installed, out);
+    const record = this.record(destKey, current, dest!, 'pending', this.forms.of(route), undefined, desired.recursive === true);
     out.push({ op: 'replace', route, destKey, record });
+  }
+
+  /** A delete of the route `form` makes with the record's prefix. */
+  private remove(record: ProgrammedRoute, form: RouteForm, out: KernelRequest[]): void {
+    out.push({ op: 'del', route: routeOf(form, record.nlri), destKey: record.destKey, record, form });
   }
 
   /** The record of one destination, updated in place (one object per destination for as long as
    *  it is programmed: a new one per change was garbage the young collector copied). */
-  private record(destKey: string, current: ProgrammedRoute | undefined, dest: Destination, state: ProgrammedState, route: RouteMessage | undefined, error: string | undefined, recursive: boolean): ProgrammedRoute {
+  private record(destKey: string, current: ProgrammedRoute | undefined, dest: Destination, state: ProgrammedState, form: RouteForm | undefined, error: string | undefined, recursive: boolean): ProgrammedRoute {
     if (current) {
       current.state = state;
-      current.route = route;
+      current.form = form;
       current.error = error;
       current.recursive = recursive;
       return current;
     }
-    const created: ProgrammedRoute = { destKey, family: dest.family, nlri: dest.nlri, state, route, error, recursive, batch: undefined };
+    const created: ProgrammedRoute = { destKey, family: dest.family, nlri: dest.nlri, state, form, error, recursive, batch: undefined };
     this.programmed.set(destKey, created);
     return created;
   }

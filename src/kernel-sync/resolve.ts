@@ -182,8 +182,11 @@ function priorityOf(base: { family: 2 | 10; metric: number }): number {
   return base.metric || (base.family === 10 ? IP6_RT_PRIO_USER : 0);
 }
 
+/** What sameRoute compares: a route, or the form of a programmed one (route-form.ts). */
+export type RouteSayings = Pick<RouteMessage, 'routeType' | 'priority' | 'table' | 'gateway' | 'oif' | 'flags'> & { readonly multipath?: readonly NextHop[] | undefined };
+
 /** Do two kernel routes say the same thing (so no rewrite is needed)? */
-export function sameRoute(a: RouteMessage, b: RouteMessage): boolean {
+export function sameRoute(a: RouteSayings, b: RouteSayings): boolean {
   if (a.routeType !== b.routeType || (a.priority ?? 0) !== (b.priority ?? 0) || a.table !== b.table) return false;
   const hopsA = a.multipath ?? (a.oif !== undefined || a.gateway ? [{ gateway: a.gateway, oif: a.oif ?? 0, flags: a.flags & RTNH_F_ONLINK, weight: 1 }] : []);
   const hopsB = b.multipath ?? (b.oif !== undefined || b.gateway ? [{ gateway: b.gateway, oif: b.oif ?? 0, flags: b.flags & RTNH_F_ONLINK, weight: 1 }] : []);

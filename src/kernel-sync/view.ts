@@ -5,6 +5,7 @@ import type { KernelSync } from './kernel-sync.ts';
 import { formatNlri } from './kernel-sync.ts';
 import type { RouteMessage } from './rtnetlink/index.ts';
 import { RTN } from './rtnetlink/index.ts';
+import { routeOf } from './route-form.ts';
 import { bytesToIp } from '../util/ip.ts';
 
 export interface KernelRouteView {
@@ -43,7 +44,7 @@ export function kernelView(k: KernelSync): KernelView {
   const prefixOf = (r: RouteMessage) => formatNlri({ family: r.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast', length: r.dstLength, address: r.dst ?? new Uint8Array(r.family === 2 ? 4 : 16) });
   return {
     programmed: [...k.programmed.values()]
-      .map((p) => ({ ...routeView(p.route, formatNlri(p.nlri)), state: p.state, error: p.error ?? null }))
+      .map((p) => ({ ...routeView(p.form ? routeOf(p.form, p.nlri) : undefined, formatNlri(p.nlri)), state: p.state, error: p.error ?? null }))
       .sort((a, b) => a.prefix.localeCompare(b.prefix, 'en', { numeric: true })),
     learned: k
       .learned()

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { EventEmitter } from 'node:events';
 import { KernelSync, type KernelSyncOptions } from '../../src/kernel-sync/kernel-sync.ts';
 import { prefixKey } from '../../src/rib/prefix-key.ts';
+import { formOf } from '../../src/kernel-sync/route-form.ts';
 import { RTPROT } from '../../src/kernel-sync/rtnetlink/index.ts';
 import type { RouteMessage } from '../../src/kernel-sync/rtnetlink/index.ts';
 import type { Rib } from '../../src/rib/rib.ts';
@@ -31,7 +32,7 @@ function syncWith(n: number): { k: KernelSync; routes: RouteMessage[]; loc: Map<
   for (let i = 0; i < n; i++) {
     const route = kroute(`100.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`, { protocol: RTPROT.BIRD, gateway: ip('10.0.0.2'), oif: IF.eth0 });
     const nlri = { family: 'ipv4-unicast' as const, length: 32, address: route.dst! };
-    k.programmed.set(prefixKey(nlri), { destKey: prefixKey(nlri), family: 'ipv4-unicast', nlri, state: 'installed', route });
+    k.programmed.set(prefixKey(nlri), { destKey: prefixKey(nlri), family: 'ipv4-unicast', nlri, state: 'installed', form: formOf(route) });
     loc.set(prefixKey(nlri), { key: prefixKey(nlri) }); // still wanted: the Loc-RIB has it
     routes.push(route);
   }

@@ -76,7 +76,7 @@ describe('KernelSync: batches in flight', () => {
     calls[1]!.answer();
     for (let i = 0; i < 5; i++) await turn();
     assert.equal(k.programmed.get(a)?.state, 'installed');
-    assert.equal(bytesToIp(k.programmed.get(a)!.route!.gateway!), '10.0.0.4');
+    assert.equal(bytesToIp(k.programmed.get(a)!.form!.gateway!), '10.0.0.4');
   });
 
   it('answers in any order: a later batch answered first leaves no destination waiting', async () => {
