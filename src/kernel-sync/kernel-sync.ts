@@ -453,7 +453,9 @@ export class KernelSync {
         }
         inFlight.push(this.programBatch(this.takeDirty(PROGRAM_BATCH)));
         if (inFlight.length >= BATCHES_IN_FLIGHT) {
-          await inFlight.shift(); // the event loop ran meanwhile: a new slice
+          // Waiting for an answer lets the event loop run (a batch that sent nothing, whose
+          // destinations all wait, resolves at once, after next to no planning): a new slice.
+          await inFlight.shift();
           sliceEnd = performance.now() + PROGRAM_SLICE_MS;
         } else if (performance.now() >= sliceEnd) {
           // Yield once the slice is used: sessions' keepalives must not wait behind the kernel.
