@@ -404,13 +404,8 @@ export class KernelSync {
     this.adopted.clear();
     if (leftovers.length === 0 || !this.channel) return;
     const forms = leftovers.map((p) => p.form!);
-    let results: RouteResult[];
-    try {
-      results = await this.channel.routes(leftovers.map((p) => ({ op: 'del' as const, route: routeOf(p.form!, p.nlri) })));
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, routes: leftovers.length }, 'netlink send failed: routes left from before the restart stay');
-      return;
-    }
+    // Never rejects: a request that could not be sent has a failed result, and the route stays.
+    const results = await this.channel.routes(leftovers.map((p) => ({ op: 'del' as const, route: routeOf(p.form!, p.nlri) })));
     leftovers.forEach((p, i) => {
       const gone = results[i]?.ok || results[i]?.errno === 3; /* ESRCH: already gone */
       if (gone && this.programmed.get(p.destKey)?.form === forms[i]) this.programmed.delete(p.destKey);
@@ -505,14 +500,8 @@ export class KernelSync {
     if (!requests.length) return;
     const batch = ++this.batchesSent;
     for (const req of requests) if (req.record) req.record.batch = batch;
-    let results: RouteResult[];
-    try {
-      results = await this.channel!.routes(requests);
-    } catch (err) {
-      const message = (err as Error).message;
-      this.log.warn({ err: message, routes: requests.length }, 'netlink send failed: routes not programmed');
-      results = requests.map(() => ({ ok: false, message }));
-    }
+    // Never rejects: a request that could not be sent or encoded has a failed result.
+    const results = await this.channel!.routes(requests);
     // Answered: each record whose last request this batch carried may be planned again (each
     // record for itself: with several batches in flight, no order of answers is assumed).
     for (const req of requests) if (req.record?.batch === batch) req.record.batch = undefined;
