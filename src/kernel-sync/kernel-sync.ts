@@ -73,14 +73,20 @@ export interface ProgrammedRoute {
 }
 
 /** One change for the kernel, the destination it is for, and that destination's record (so the
- *  answer needs no lookup by key). */
+ *  answer needs no lookup by key). Its route message is in the batch's `sends`, not here: the
+ *  request lives until the kernel answers, the message only until it is encoded. */
 interface KernelRequest {
   op: 'replace' | 'del';
-  route: RouteMessage;
   destKey: string;
   record: ProgrammedRoute | undefined;
   /** For a delete: the form it deletes (the record forgets the route only if it still has it). */
   form?: RouteForm;
+}
+
+/** A batch being planned: its requests, and the route message each sends (same order). */
+interface Outbox {
+  requests: KernelRequest[];
+  sends: { op: 'replace' | 'del'; route: RouteMessage }[];
 }
 
 const NO_ROUTE: Desired = { kind: 'none', why: 'no route' };
@@ -488,20 +494,25 @@ export class KernelSync {
 
   /** Plans `keys` and sends the changes; never rejects (a failed send fails its routes). */
   private async programBatch(keys: string[]): Promise<void> {
-    const requests: KernelRequest[] = [];
+    const out: Outbox = { requests: [], sends: [] };
     for (const destKey of keys) {
       const current = this.programmed.get(destKey);
       if (current?.batch !== undefined) {
         this.waiting.push(destKey);
         continue;
       }
-      this.plan(destKey, current, requests);
+      this.plan(destKey, current, out);
     }
+    const requests = out.requests;
     if (!requests.length) return;
     const batch = ++this.batchesSent;
     for (const req of requests) if (req.record) req.record.batch = batch;
-    // Never rejects: a request that could not be sent or encoded has a failed result.
-    const results = await this.channel!.routes(requests);
+    // Never rejects: a request that could not be sent or encoded has a failed result. The route
+    // messages go to the channel only: kept here until the answer, they were promoted by the
+    // young collector and died old (~10 MiB of old garbage per 100k routes).
+    const sending = this.channel!.routes(out.sends);
+    out.sends = [];
+    const results = await sending;
     // Answered: each record whose last request this batch carried may be planned again (each
     // record for itself: with several batches in flight, no order of answers is assumed).
     for (const req of requests) if (req.record?.batch === batch) req.record.batch = undefined;
@@ -538,7 +549,7 @@ export class KernelSync {
   }
 
   /** What to send the kernel for one destination (replace, delete, or nothing): added to `out`. */
-  private plan(destKey: string, current: ProgrammedRoute | undefined, out: KernelRequest[]): void {
+  private plan(destKey: string, current: ProgrammedRoute | undefined, out: Outbox): void {
     const dest = this.rib.loc.get(destKey);
     let desired: Desired = NO_ROUTE;
     if (dest) {
@@ -575,12 +586,14 @@ export class KernelSync {
     // A different metric is a different kernel route: remove the old one.
     if (installed && (installed.priority ?? 0) !== (route.priority ?? 0)) this.remove(current!, installed, out);
     const record = this.record(destKey, current, dest!, 'pending', this.forms.of(route), undefined, desired.recursive === true);
-    out.push({ op: 'replace', route, destKey, record });
+    out.requests.push({ op: 'replace', destKey, record });
+    out.sends.push({ op: 'replace', route });
   }
 
   /** A delete of the route `form` makes with the record's prefix. */
-  private remove(record: ProgrammedRoute, form: RouteForm, out: KernelRequest[]): void {
-    out.push({ op: 'del', route: routeOf(form, record.nlri), destKey: record.destKey, record, form });
+  private remove(record: ProgrammedRoute, form: RouteForm, out: Outbox): void {
+    out.requests.push({ op: 'del', destKey: record.destKey, record, form });
+    out.sends.push({ op: 'del', route: routeOf(form, record.nlri) });
   }
 
   /** The record of one destination, updated in place (one object per destination for as long as

@@ -5,6 +5,8 @@
 // onlink`) always or across subnets, or recursively through another route (`gateway
 // recursive`); ECMP sets as multipath routes; originated blackholes; the metric from policy.
 // Pure: the caller passes the interfaces, the kernel view and the export verdicts.
+import type { Nlri } from '../bgp/messages/types.ts';
+import { KeyNlri } from '../rib/prefix-key.ts';
 import type { Destination, Path } from '../rib/types.ts';
 import type { PolicyVerdict } from '../policy/types.ts';
 import type { InterfaceTable } from './interfaces.ts';
@@ -47,7 +49,7 @@ export function desiredRoute(
   const bestVerdict = verdicts.get(best);
   if (!bestVerdict?.accept) return { kind: 'none', why: bestVerdict ? `kernel export policy: ${bestVerdict.decidedBy}` : 'not exported' };
   const family = dest.family === 'ipv4-unicast' ? 2 : 10;
-  const base = { family, dst: fullAddress(dest.nlri.address, family), dstLength: dest.nlri.length, metric: bestVerdict.metric ?? cfg.metric } as const;
+  const base = { family, dst: fullAddress(dest.nlri, family), dstLength: dest.nlri.length, metric: bestVerdict.metric ?? cfg.metric } as const;
   if (best.source === 'originated') {
     if (!best.blackhole) return { kind: 'none', why: 'originated route (not a blackhole)' };
     return { kind: 'route', route: route(base, cfg, { routeType: RTN.BLACKHOLE }) };
@@ -200,12 +202,16 @@ function sameHop(a: NextHop, b: NextHop): boolean {
   return sameGateway && a.oif === b.oif && (a.flags & RTNH_F_ONLINK) === (b.flags & RTNH_F_ONLINK);
 }
 
-export function fullAddress(bytes: Uint8Array, family: 2 | 10): Uint8Array {
-  // All bytes there (a /32, a /128, or a prefix whose NLRI carried them): the RIB's own bytes
-  // serve, since nothing writes to a route's address (a copy was kept per programmed route).
-  if (bytes.length === (family === 2 ? 4 : 16)) return bytes;
-  const out = new Uint8Array(family === 2 ? 4 : 16);
-  out.set(bytes.subarray(0, out.length));
+export function fullAddress(nlri: Nlri, family: 2 | 10): Uint8Array {
+  const size = family === 2 ? 4 : 16;
+  // A prefix the RIB keeps by its key: the octets straight from the key, no array in between.
+  if (nlri instanceof KeyNlri) return nlri.addressInto(new Uint8Array(size));
+  // All bytes there (a /32, a /128, or a prefix whose NLRI carried them): the NLRI's own bytes
+  // serve, since nothing writes to a route's address.
+  const bytes = nlri.address;
+  if (bytes.length === size) return bytes;
+  const out = new Uint8Array(size);
+  out.set(bytes.subarray(0, size));
   return out;
 }
 

@@ -40,7 +40,7 @@ export function routeOf(form: RouteForm, nlri: Nlri): RouteMessage {
     scope: form.scope,
     routeType: form.routeType,
     flags: form.flags,
-    dst: fullAddress(nlri.address, form.family),
+    dst: fullAddress(nlri, form.family),
     gateway: form.gateway,
     oif: form.oif,
     priority: form.priority,

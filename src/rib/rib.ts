@@ -19,7 +19,7 @@ import { AttrsTable } from './attrs.ts';
 import { ipv4Number, isWithheld, type OutBatch, type OutNode, type PersonalAnswer, type Reader } from './class-out.ts';
 import { classKey, ExportClass, type EncodeCache, type ExportMemoEntry } from './export-class.ts';
 import { LocRib } from './loc-rib.ts';
-import { prefixKey } from './prefix-key.ts';
+import { KeyNlri, prefixKey } from './prefix-key.ts';
 import type { Attrs, Destination, Path, PeerRef, RouteSource } from './types.ts';
 
 export interface RibPeerConfig {
@@ -325,17 +325,21 @@ export class Rib {
    *  place of `old` (the earlier path under the key). Returns whether it was accepted. Fields,
    *  not a record: this runs once per received prefix. */
   private importEntry(state: PeerState, key: string, nlri: Nlri, family: Family, raw: RouteAttributes, stale: boolean, arrival: Arrival, old: Path | undefined, verdict: ImportExplanation, changed: Set<Destination>): boolean {
+    // Kept as its key, not as decoded: the decoded NLRI and its address view die young.
+    const kept = nlri instanceof KeyNlri ? nlri : new KeyNlri(key);
     if (!verdict.attrs) {
-      state.adjIn.set(key, { nlri, family, raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
+      state.adjIn.set(key, { nlri: kept, family, raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
       if (old) this.dropPath(state, old, changed);
       return false;
     }
-    // Without a path id the Adj-RIB-In key is the destination key: one string, not two.
-    const destKey = nlri.pathId === undefined ? key : destKeyOf(nlri);
-    const route = new AcceptedRoute(destKey, nlri, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival, raw);
+    // Without a path id the Adj-RIB-In key is the destination key: one string and one prefix
+    // object, not two.
+    const withId = nlri.pathId !== undefined;
+    const destKey = withId ? kept.destKey : key;
+    const route = new AcceptedRoute(destKey, kept, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival, raw);
     state.adjIn.set(key, route);
     if (!old) state.accepted++;
-    const dest = this.loc.upsert(route, family, withoutPathId(nlri), old);
+    const dest = this.loc.upsert(route, family, withId ? new KeyNlri(destKey) : kept, old);
     if (old) this.attrs.release(old.attrs);
     if (dest) changed.add(dest);
     return true;
@@ -621,7 +625,7 @@ export class Rib {
       if (!attrs) continue;
       const pathId = localPathId(path);
       const key = `${dest.key}#${pathId}`;
-      const nlri: Nlri = cls.out.get(key)?.nlri ?? { ...dest.nlri, pathId };
+      const nlri: Nlri = cls.out.get(key)?.nlri ?? { family: dest.nlri.family, length: dest.nlri.length, address: dest.nlri.address, pathId };
       wanted.set(key, nlri);
       if (cls.out.stage(key, nlri, attrs, path, cls.touchesMember)) changed = true;
     }

@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rib, type RibPeerConfig } from '../../src/rib/rib.ts';
+import { KeyNlri } from '../../src/rib/prefix-key.ts';
 import { encodeBatch } from '../../src/rib/packer.ts';
 import { ACCEPT_ALL, REJECT_ALL, compilePolicy } from '../../src/policy/compile.ts';
 import { decodeUpdate, encodeUpdate } from '../../src/bgp/messages/update.ts';
@@ -262,5 +263,32 @@ describe('RIB: decision and Adj-RIB-Out', () => {
     assert.deepEqual(drain(rib, e).announced.get('10.244.1.0/26')!.asPath, [{ type: 2, asns: [LOCAL_ASN] }]);
     rib.setLocalRoutes('originated', [], 0);
     assert.deepEqual(drain(rib, a).withdrawn, ['10.244.1.0/26']);
+  });
+});
+
+describe('RIB: a received prefix is kept as its key (one small object, not the decoded NLRI)', () => {
+  it('the Adj-RIB-In entry, its path and the Loc-RIB destination share one KeyNlri; under ADD-PATH the destination has none of the path id', () => {
+    const a = peer('a', LOCAL_ASN, { rrClient: true });
+    const b = peer('b', LOCAL_ASN, { rrClient: true });
+    const rib = setup([a], [b]);
+    up(rib, a);
+    up(rib, b, true);
+    rib.applyUpdate(a.id, update(a, ['10.7.0.0/26'], attrs()), ctx('ibgp'), 0);
+    rib.applyUpdate(b.id, update(b, ['10.8.0.0/24'], attrs()), ctx('ibgp', true), 0);
+    rib.applyUpdate(b.id, update(b, ['10.8.0.0/24'], attrs({ localPref: 50 }), [], 7), ctx('ibgp', true), 0);
+    const [entry] = [...rib.adjIn(a.id)];
+    assert.ok(entry?.nlri instanceof KeyNlri);
+    assert.equal(entry.path?.nlri, entry.nlri);
+    const dest = rib.loc.get(entry.nlri.key)!;
+    assert.equal(dest.nlri, entry.nlri);
+    assert.equal(prefixToString(dest.nlri), '10.7.0.0/26');
+    const withIds = [...rib.adjIn(b.id)];
+    assert.deepEqual(withIds.map((e) => prefixToString(e.nlri)).sort(), ['10.8.0.0/24', '10.8.0.0/24 (path 7)']);
+    const multi = rib.loc.get(KeyNlri.of(withIds[0]!.nlri).destKey)!;
+    assert.equal(multi.paths.length, 2);
+    assert.equal(multi.nlri.pathId, undefined);
+    assert.equal(prefixToString(multi.nlri), '10.8.0.0/24');
+    // a is sent the best of b's two paths, its prefix written from the kept key.
+    assert.deepEqual([...drain(rib, a).announced.keys()].sort(), ['10.8.0.0/24']);
   });
 });

@@ -23,35 +23,17 @@ export function maxPrefixLength(family: Family): number {
   return family === 'ipv4-unicast' ? 32 : 128;
 }
 
-/** Whether decoded prefixes are announced (they will live in the RIB) or withdrawn (they die
- *  with their UPDATE). */
-export type PrefixUse = 'reach' | 'unreach';
-
-// Two allocation sites on purpose, one per use. V8 pretenures by allocation site: after a full
-// table every announced NLRI lived on, so their site allocates straight into the old generation.
-// Withdrawn NLRIs made at that site would be old garbage from birth, and keep their address
-// views alive into the old generation too: 170 bytes a route of old-space growth while a full
-// table is withdrawn (docs/performance.md).
-function reachNlri(family: Family, length: number, address: Uint8Array, pathId: number | undefined): Nlri {
-  return pathId === undefined ? { family, length, address } : { family, length, address, pathId };
-}
-
-function unreachNlri(family: Family, length: number, address: Uint8Array, pathId: number | undefined): Nlri {
-  return pathId === undefined ? { family, length, address } : { family, length, address, pathId };
-}
-
 /**
  * Decode prefixes until the reader is exhausted. RFC 4271 §6.3 / RFC 7606 §5.3: a length beyond
  * the family's maximum, or a prefix that overruns the field, is an Invalid Network Field (the MP
  * attribute decoders map it to their own subcode).
  */
-export function decodePrefixes(r: Reader, family: Family, addPath: boolean, use: PrefixUse = 'reach'): Nlri[] {
+export function decodePrefixes(r: Reader, family: Family, addPath: boolean): Nlri[] {
   const out: Nlri[] = [];
-  const make = use === 'reach' ? reachNlri : unreachNlri;
   const max = maxPrefixLength(family);
   // One copy of the whole field, and every address a view into it: the frame buffer is reused
-  // by the session layer, and one ArrayBuffer per UPDATE instead of one per prefix saves the
-  // RIB about 140 bytes a route (docs/performance.md).
+  // by the session layer, and one ArrayBuffer per UPDATE is cheaper than one per prefix. (The
+  // RIB keeps a prefix by its key, src/rib/prefix-key.ts KeyNlri: these die with the UPDATE.)
   const fieldStart = r.offset;
   const field = r.buf.slice(fieldStart, r.end);
   const buf = r.buf;
@@ -67,7 +49,7 @@ export function decodePrefixes(r: Reader, family: Family, addPath: boolean, use:
     if (r.offset + octets > r.end) throw BgpNotificationError.invalidNetworkField(`${family}: /${length} prefix overruns the field`);
     const address = field.subarray(r.offset - fieldStart, r.offset - fieldStart + octets);
     r.offset += octets;
-    out.push(make(family, length, address, pathId));
+    out.push(pathId === undefined ? { family, length, address } : { family, length, address, pathId });
   }
   return out;
 }
@@ -77,8 +59,18 @@ export function prefixWireLength(n: Nlri, addPath: boolean): number {
   return (addPath ? PATH_ID_LENGTH : 0) + 1 + ((n.length + 7) >> 3);
 }
 
+/** An NLRI that writes its own wire form: the RIB's stored prefixes (src/rib/prefix-key.ts
+ *  KeyNlri) hold their bytes in their key, and reading `address` would make an array per read. */
+export interface SelfEncodingNlri extends Nlri {
+  encodeTo(w: Writer, addPath: boolean): void;
+}
+
 export function encodePrefixes(w: Writer, prefixes: Nlri[], addPath: boolean): void {
   for (const n of prefixes) {
+    if ((n as Partial<SelfEncodingNlri>).encodeTo !== undefined) {
+      (n as SelfEncodingNlri).encodeTo(w, addPath);
+      continue;
+    }
     // RFC 7911 §3: with ADD-PATH every NLRI carries a path id; 0 when the caller has none.
     if (addPath) w.u32(n.pathId ?? 0);
     w.u8(n.length);

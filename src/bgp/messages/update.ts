@@ -42,7 +42,7 @@ export function decodeUpdate(body: Uint8Array, ctx: CodecContext): DecodedUpdate
 
   const addPathV4 = ctx.addPathReceive.has(IPV4);
   // RFC 7606 §5.3: unparseable Withdrawn Routes / NLRI fields → session reset (Invalid Network Field).
-  const withdrawn = withdrawnLength === 0 ? [] : decodePrefixes(new Reader(body, networkFieldOverrun, 2, withdrawnEnd), IPV4, addPathV4, 'unreach');
+  const withdrawn = withdrawnLength === 0 ? [] : decodePrefixes(new Reader(body, networkFieldOverrun, 2, withdrawnEnd), IPV4, addPathV4);
   const problems = new ProblemList();
   const seen = new Uint8Array(256);
   const attributes = decodeAttributes(body, attrStart, attrEnd, ctx, problems, { nlriFieldPresent: attrEnd < body.length, seen });

@@ -289,7 +289,8 @@ function protoName(path: Path): string {
 function routeOf(path: Path, primary: boolean, resolve: IfaceResolver): BirdRoute {
   const nh = path.attrs.nextHop;
   const gateway = (iface: string | undefined): RouteDest => (nh && iface ? { kind: 'via', gateway: bytesToIp(nh), iface } : { kind: 'unreachable' });
-  const base = { prefix: prefixToString({ ...path.nlri, pathId: undefined }), address: path.nlri.address, proto: protoName(path), since: path.receivedAt, primary };
+  const { family, length, address } = path.nlri;
+  const base = { prefix: prefixToString({ family, length, address }), address, proto: protoName(path), since: path.receivedAt, primary };
   switch (path.source) {
     case 'bgp': {
       const iface = nh && !path.ineligible ? resolve(nh) : undefined;
@@ -325,7 +326,7 @@ function routesOf(daemon: Daemon, family: Family, _now: number): BirdRoute[] {
   const resolve = ifaceResolver(daemon);
   const dests = [...daemon.rib.loc.values()].filter((d) => d.family === family && d.paths.length > 0);
   // BIRD walks its FIB in hash order (nest/rt-fib.c); a network's routes stay together.
-  const order = (d: Destination) => birdFibHash(d.nlri.address, family);
-  dests.sort((a, b) => order(a) - order(b) || a.nlri.length - b.nlri.length);
+  const order = new Map(dests.map((d) => [d, birdFibHash(d.nlri.address, family)]));
+  dests.sort((a, b) => order.get(a)! - order.get(b)! || a.nlri.length - b.nlri.length);
   return dests.flatMap((d) => destinationRoutes(d, resolve));
 }

@@ -11,7 +11,7 @@
 // MP_UNREACH_NLRI: AFI (2) | SAFI (1) | Withdrawn Routes ...
 import { BgpNotificationError } from '../errors.ts';
 import { AttrType } from '../iana.ts';
-import { decodePrefixes, encodePrefixes, type PrefixUse } from '../nlri.ts';
+import { decodePrefixes, encodePrefixes } from '../nlri.ts';
 import { familyOf } from '../types.ts';
 import type { CodecContext, Family, Nlri, PathAttribute } from '../types.ts';
 import { Reader } from '../../../util/reader.ts';
@@ -43,9 +43,9 @@ function validNextHopLength(length: number): boolean {
   return length === 4 || length === 16 || length === 32;
 }
 
-function decodeMpPrefixes(buf: Uint8Array, start: number, end: number, family: Family, addPath: boolean, what: string, use: PrefixUse): Nlri[] {
+function decodeMpPrefixes(buf: Uint8Array, start: number, end: number, family: Family, addPath: boolean, what: string): Nlri[] {
   try {
-    return decodePrefixes(new Reader(buf, mpOverrun, start, end), family, addPath, use);
+    return decodePrefixes(new Reader(buf, mpOverrun, start, end), family, addPath);
   } catch (e) {
     // RFC 7606 §5.3 / RFC 4760 §7: unparseable NLRI inside an MP attribute → session reset.
     const detail = e instanceof Error ? e.message : String(e);
@@ -71,7 +71,7 @@ export function decodeMpReach(buf: Uint8Array, start: number, length: number, fl
   if (!family) {
     return { code: AttrType.MpReachNlri, kind: 'mp-reach', flags, afi, safi, nextHop, reserved, nlri: [], rawNlri: buf.slice(nlriStart, end) };
   }
-  const nlri = decodeMpPrefixes(buf, nlriStart, end, family, ctx.addPathReceive.has(family), 'MP_REACH_NLRI', 'reach');
+  const nlri = decodeMpPrefixes(buf, nlriStart, end, family, ctx.addPathReceive.has(family), 'MP_REACH_NLRI');
   return { code: AttrType.MpReachNlri, kind: 'mp-reach', flags, afi, safi, nextHop, reserved, nlri };
 }
 
@@ -82,7 +82,7 @@ export function decodeMpUnreach(buf: Uint8Array, start: number, length: number, 
   const safi = buf[start + 2]!;
   const family = familyOf(afi, safi);
   if (!family) return { code: AttrType.MpUnreachNlri, kind: 'mp-unreach', flags, afi, safi, withdrawn: [], rawWithdrawn: buf.slice(start + 3, end) };
-  const withdrawn = decodeMpPrefixes(buf, start + 3, end, family, ctx.addPathReceive.has(family), 'MP_UNREACH_NLRI', 'unreach');
+  const withdrawn = decodeMpPrefixes(buf, start + 3, end, family, ctx.addPathReceive.has(family), 'MP_UNREACH_NLRI');
   return { code: AttrType.MpUnreachNlri, kind: 'mp-unreach', flags, afi, safi, withdrawn };
 }
 
