@@ -15,18 +15,21 @@ const EMPTY: Decision = { multipath: [], reasons: new Map() };
  */
 class LocDestination implements Destination, Decision {
   readonly key: string;
-  readonly family: Family;
   readonly nlri: Nlri;
   paths: readonly Path[];
   best: Path | undefined = undefined;
   multipath: readonly Path[] = EMPTY.multipath;
   reasons: Map<Path, string> = EMPTY.reasons;
 
-  constructor(key: string, family: Family, nlri: Nlri, path: Path) {
+  constructor(key: string, nlri: Nlri, path: Path) {
     this.key = key;
-    this.family = family;
     this.nlri = nlri;
     this.paths = [path];
+  }
+
+  /** The prefix's (a field of its own would be 8 bytes a destination). */
+  get family(): Family {
+    return this.nlri.family;
   }
 
   get decision(): Decision {
@@ -58,10 +61,10 @@ export class LocRib {
    * Put `path` in its destination, replacing `replaces` (the same source's earlier path) if
    * given. Returns the destination when its advertised result changed.
    */
-  upsert(path: Path, family: Family, prefix: Nlri, replaces?: Path): Destination | undefined {
+  upsert(path: Path, prefix: Nlri, replaces?: Path): Destination | undefined {
     let dest = this.dests.get(path.destKey);
     if (!dest) {
-      dest = new LocDestination(path.destKey, family, prefix, path);
+      dest = new LocDestination(path.destKey, prefix, path);
       this.dests.set(path.destKey, dest);
     } else {
       // Copy on write, to the exact length: a decision may share the array (decide), and an

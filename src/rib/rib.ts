@@ -59,10 +59,12 @@ export interface AdjInEntry {
   readonly receivedAt: number;
 }
 
-/** When an UPDATE arrived, shared by its routes: a number field of their own would be a
- *  separate heap object per route (V8 boxes a time in milliseconds). */
+/** What an UPDATE brought for one family, shared by its routes: when it arrived (a number field
+ *  of a route's own would be a separate heap object per route: V8 boxes a time in milliseconds)
+ *  and its attributes as received. */
 interface Arrival {
   readonly at: number;
+  readonly raw: RouteAttributes;
 }
 
 /**
@@ -71,22 +73,28 @@ interface Arrival {
  * follows from the others is a getter, not a field.
  */
 class AcceptedRoute implements Path, AdjInEntry {
-  readonly destKey: string;
-  readonly nlri: Nlri;
+  /** The prefix as received (with its path id, if any), kept by its key. */
+  readonly nlri: KeyNlri;
   readonly peer: PeerRef;
   readonly attrs: Attrs;
   stale: boolean;
   readonly arrival: Arrival;
-  readonly raw: RouteAttributes;
 
-  constructor(destKey: string, nlri: Nlri, peer: PeerRef, attrs: Attrs, stale: boolean, arrival: Arrival, raw: RouteAttributes) {
-    this.destKey = destKey;
+  constructor(nlri: KeyNlri, peer: PeerRef, attrs: Attrs, stale: boolean, arrival: Arrival) {
     this.nlri = nlri;
     this.peer = peer;
     this.attrs = attrs;
     this.stale = stale;
     this.arrival = arrival;
-    this.raw = raw;
+  }
+
+  /** Without a path id, the Adj-RIB-In key itself: no second string. */
+  get destKey(): string {
+    return this.nlri.destKey;
+  }
+
+  get raw(): RouteAttributes {
+    return this.arrival.raw;
   }
 
   get receivedAt(): number {
@@ -245,7 +253,7 @@ export class Rib {
         continue;
       }
       const raw = routeAttributes(message, family, ctx);
-      const arrival: Arrival = { at: now };
+      const arrival: Arrival = { at: now, raw };
       // Every prefix of the UPDATE shares its attributes: with an import policy that never looks
       // at the prefix, the loop checks and the policy run once per UPDATE, not once per prefix.
       const shared = state.cfg.importPolicy.prefixIndependent;
@@ -254,7 +262,7 @@ export class Rib {
         const key = prefixKey(n);
         const old = state.adjIn.get(key)?.path;
         if (!shared || !verdict) verdict = this.importVerdict(state, n, family, raw);
-        if (this.importEntry(state, key, n, family, raw, false, arrival, old, verdict, changed)) result.announced++;
+        if (this.importEntry(state, key, n, family, false, arrival, old, verdict, changed)) result.announced++;
         else result.rejected++;
       }
     }
@@ -315,8 +323,8 @@ export class Rib {
     const changed = new Set<Destination>();
     // Setting a key the map already has keeps the iteration as it was.
     for (const [key, e] of state.adjIn) {
-      const arrival = e instanceof AcceptedRoute ? e.arrival : { at: e.receivedAt };
-      this.importEntry(state, key, e.nlri, e.family, e.raw, e.stale, arrival, e.path, this.importVerdict(state, e.nlri, e.family, e.raw), changed);
+      const arrival = e instanceof AcceptedRoute ? e.arrival : { at: e.receivedAt, raw: e.raw };
+      this.importEntry(state, key, e.nlri, e.family, e.stale, arrival, e.path, this.importVerdict(state, e.nlri, e.family, e.raw), changed);
     }
     this.propagate(changed);
   }
@@ -324,22 +332,20 @@ export class Rib {
   /** Store what import made of a received route under `key`, and give the Loc-RIB its path in
    *  place of `old` (the earlier path under the key). Returns whether it was accepted. Fields,
    *  not a record: this runs once per received prefix. */
-  private importEntry(state: PeerState, key: string, nlri: Nlri, family: Family, raw: RouteAttributes, stale: boolean, arrival: Arrival, old: Path | undefined, verdict: ImportExplanation, changed: Set<Destination>): boolean {
+  private importEntry(state: PeerState, key: string, nlri: Nlri, family: Family, stale: boolean, arrival: Arrival, old: Path | undefined, verdict: ImportExplanation, changed: Set<Destination>): boolean {
     // Kept as its key, not as decoded: the decoded NLRI and its address view die young.
     const kept = nlri instanceof KeyNlri ? nlri : new KeyNlri(key);
     if (!verdict.attrs) {
-      state.adjIn.set(key, { nlri: kept, family, raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
+      state.adjIn.set(key, { nlri: kept, family, raw: arrival.raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
       if (old) this.dropPath(state, old, changed);
       return false;
     }
     // Without a path id the Adj-RIB-In key is the destination key: one string and one prefix
     // object, not two.
-    const withId = nlri.pathId !== undefined;
-    const destKey = withId ? kept.destKey : key;
-    const route = new AcceptedRoute(destKey, kept, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival, raw);
+    const route = new AcceptedRoute(kept, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival);
     state.adjIn.set(key, route);
     if (!old) state.accepted++;
-    const dest = this.loc.upsert(route, family, withId ? new KeyNlri(destKey) : kept, old);
+    const dest = this.loc.upsert(route, nlri.pathId === undefined ? kept : new KeyNlri(route.destKey), old);
     if (old) this.attrs.release(old.attrs);
     if (dest) changed.add(dest);
     return true;
@@ -403,7 +409,7 @@ export class Rib {
         receivedAt: now,
       };
       this.local.set(key, path);
-      const dest = this.loc.upsert(path, r.family, path.nlri);
+      const dest = this.loc.upsert(path, path.nlri);
       if (dest) changed.add(dest);
     }
     this.propagate(changed);
@@ -426,7 +432,7 @@ export class Rib {
       receivedAt: now,
     };
     this.local.set(key, path);
-    const dest = this.loc.upsert(path, r.family, path.nlri, old);
+    const dest = this.loc.upsert(path, path.nlri, old);
     if (old) this.attrs.release(old.attrs);
     if (dest) changed.add(dest);
     this.propagate(changed);
