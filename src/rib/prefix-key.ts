@@ -45,14 +45,18 @@ export function nlriFromKey(key: string): Nlri {
   const octets = (length + 7) >> 3;
   const address = new Uint8Array(octets);
   for (let i = 0; i < octets; i++) address[i] = key.charCodeAt(2 + i);
-  // After the address: nothing, or '#' and the path id in base 36 (the address has a fixed size).
-  const rest = key.slice(2 + octets);
+  const rest = key.slice(addressEnd(key));
   return rest.length > 1 ? { family, length, address, pathId: parseInt(rest.slice(1), 36) } : { family, length, address };
+}
+
+/** Where a key's address octets end. After them: nothing, or '#' and the path id in base 36. */
+function addressEnd(key: string): number {
+  return 2 + ((key.charCodeAt(1) + 7) >> 3);
 }
 
 /**
  * A prefix the RIB keeps: its key, and the NLRI's fields read from it. A decoded NLRI is an
- * object plus a typed-array view of its address (~130 heap bytes, two objects the young
+ * object plus a typed-array view of its address (~140 heap bytes, two objects the young
  * collector copies twice); this is one object of ~32 bytes, shared by the Adj-RIB-In entry, the
  * Loc-RIB destination, the class Adj-RIB-Out and the kernel record. `address` is made on each
  * read: the hot readers (prefixKey, encodePrefixes) use the key instead.
@@ -91,13 +95,13 @@ export class KeyNlri implements SelfEncodingNlri {
   }
 
   get pathId(): number | undefined {
-    const end = 2 + ((this.key.charCodeAt(1) + 7) >> 3);
+    const end = addressEnd(this.key);
     return this.key.length > end + 1 ? parseInt(this.key.slice(end + 1), 36) : undefined;
   }
 
-  /** The key without its path id: the destination's. */
+  /** The key without its path id: the destination's (a new string each read when it has one). */
   get destKey(): string {
-    const end = 2 + ((this.key.charCodeAt(1) + 7) >> 3);
+    const end = addressEnd(this.key);
     return this.key.length > end ? this.key.slice(0, end) : this.key;
   }
 
@@ -107,14 +111,13 @@ export class KeyNlri implements SelfEncodingNlri {
     const length = key.charCodeAt(1);
     if (addPath) w.u32(this.pathId ?? 0); // RFC 7911 §3: 0 when the path has none
     w.u8(length);
-    const end = 2 + ((length + 7) >> 3);
+    const end = addressEnd(key);
     for (let i = 2; i < end; i++) w.u8(key.charCodeAt(i));
   }
 
   /** The plain NLRI: what a decoded one looks like (for JSON, spreads and comparisons). */
   plain(): Nlri {
-    const pathId = this.pathId;
-    return pathId === undefined ? { family: this.family, length: this.length, address: this.address } : { family: this.family, length: this.length, address: this.address, pathId };
+    return nlriFromKey(this.key);
   }
 
   toJSON(): Nlri {

@@ -90,7 +90,7 @@ class AcceptedRoute implements Path, AdjInEntry {
 
   /** Without a path id, the Adj-RIB-In key itself: no second string. */
   get destKey(): string {
-    return this.nlri.destKey;
+    return this.nlri.key;
   }
 
   get raw(): RouteAttributes {
@@ -115,6 +115,21 @@ class AcceptedRoute implements Path, AdjInEntry {
 
   get rejected(): undefined {
     return undefined;
+  }
+}
+
+/** An accepted route received with a path id (RFC 7911): its destination key is a string of its
+ *  own, kept rather than cut from the Adj-RIB-In key at every read. */
+class AcceptedPathIdRoute extends AcceptedRoute {
+  private readonly ownDestKey: string;
+
+  constructor(nlri: KeyNlri, peer: PeerRef, attrs: Attrs, stale: boolean, arrival: Arrival) {
+    super(nlri, peer, attrs, stale, arrival);
+    this.ownDestKey = nlri.destKey;
+  }
+
+  override get destKey(): string {
+    return this.ownDestKey;
   }
 }
 
@@ -342,10 +357,12 @@ export class Rib {
     }
     // Without a path id the Adj-RIB-In key is the destination key: one string and one prefix
     // object, not two.
-    const route = new AcceptedRoute(kept, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival);
+    const withId = nlri.pathId !== undefined;
+    const route = new (withId ? AcceptedPathIdRoute : AcceptedRoute)(kept, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival);
     state.adjIn.set(key, route);
     if (!old) state.accepted++;
-    const dest = this.loc.upsert(route, nlri.pathId === undefined ? kept : new KeyNlri(route.destKey), old);
+    // The destination's prefix has no path id: under ADD-PATH, one of its own.
+    const dest = this.loc.upsert(route, withId ? new KeyNlri(route.destKey) : kept, old);
     if (old) this.attrs.release(old.attrs);
     if (dest) changed.add(dest);
     return true;
