@@ -55,8 +55,9 @@ export function desiredRoute(
     return { kind: 'route', route: route(base, cfg, { routeType: RTN.BLACKHOLE }) };
   }
   if (best.source !== 'bgp') return { kind: 'none', why: `the best route is a ${best.source} route` };
-  // One path, the usual case: its next hop, without the ECMP bookkeeping below.
-  if (dest.decision.multipath.length <= 1) {
+  // One path, the usual case: its next hop, without the ECMP bookkeeping below (and without
+  // reading the ECMP set, which a destination of one path makes at each read).
+  if (dest.pathCount <= 1 || dest.decision.multipath.length <= 1) {
     const hop = nextHops.resolve(best, bestVerdict, ifaces, view, cfg);
     if (typeof hop === 'string') return { kind: 'unresolved', why: hop };
     return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, gateway: hop.gateway, oif: hop.oif, flags: hop.flags }), recursive: hop.recursive === true };

@@ -257,13 +257,13 @@ function messageCount(counts: Record<string, number>, type: (typeof MESSAGE_TYPE
   return counts[type.toUpperCase().replace('_', '-')] ?? 0;
 }
 
-function locRibCounts(dests: Iterable<{ family: Family; paths: readonly unknown[] }>): Map<Family, { destinations: number; paths: number }> {
+function locRibCounts(dests: Iterable<{ family: Family; pathCount: number }>): Map<Family, { destinations: number; paths: number }> {
   const out = new Map<Family, { destinations: number; paths: number }>(FAMILIES.map((f) => [f, { destinations: 0, paths: 0 }]));
   for (const d of dests) {
     let c = out.get(d.family);
     if (!c) out.set(d.family, (c = { destinations: 0, paths: 0 }));
     c.destinations++;
-    c.paths += d.paths.length;
+    c.paths += d.pathCount;
   }
   return out;
 }

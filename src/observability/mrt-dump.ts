@@ -158,7 +158,7 @@ export function buildRibDump(daemon: Daemon, now = Date.now()): { data: Uint8Arr
   let paths = 0;
   let prefixes = 0;
   for (const dest of rib.loc.values()) {
-    if (dest.paths.length === 0) continue;
+    if (dest.pathCount === 0) continue;
     prefixes++;
     const plain = dest.paths.filter((p) => p.nlri.pathId === undefined);
     const withIds = dest.paths.filter((p) => p.nlri.pathId !== undefined);

@@ -13,6 +13,7 @@
 // from (usually none, or the one peer it came from), so those peers are neither sent the route
 // nor, later, a withdrawal of what they never had.
 import type { Family, Nlri } from '../bgp/messages/types.ts';
+import type { KeyNlri } from './prefix-key.ts';
 import type { Attrs, Path } from './types.ts';
 
 /** Changes for one peer, one family: withdrawals, and announcements grouped by attribute set
@@ -48,35 +49,51 @@ export interface AttrsUse {
   encoded: SingleEncoding | undefined;
 }
 
-export interface OutNode {
-  readonly key: string;
-  /** The Loc-RIB's own NLRI object (with our path id under ADD-PATH): members of a class then
-   *  batch the same objects, which the encode cache recognises. */
-  readonly nlri: Nlri;
+export class OutNode {
+  /** The Loc-RIB's own KeyNlri (with our path id under ADD-PATH), whose key is the node's: members
+   *  of a class then batch the same objects, which the encode cache recognises. */
+  readonly nlri: KeyNlri;
   /** What the class sends; null: withdrawn (a tombstone, kept until every reader is past it). */
   attrs: Attrs | null;
   /** The Loc-RIB path the answer was computed from (per-member exclusions look at its source). */
-  path: Path | undefined;
+  path: Path | undefined = undefined;
+  /** The version of its last change; -1 once purged (out of the list and the table). */
   version: number;
   /** Version at which the key entered the table: no reader could have had it before. */
   readonly createdVersion: number;
-  prev: OutNode | undefined;
-  next: OutNode | undefined;
-  inList: boolean;
+  prev: OutNode | undefined = undefined;
+  next: OutNode | undefined = undefined;
   /** Readers this (live) route is withheld from: they have nothing for the key. */
-  withheld: Reader | Reader[] | undefined;
+  withheld: Reader | Reader[] | undefined = undefined;
   // What a member's own answer depends on (see PersonalAnswer), copied from `path` and `attrs`
   // whenever either changes, so that a member's check reads the node and nothing else. Following
   // the path to its attributes and next hop, per node and per member, was a cache miss each: a
   // third of a 1000-client Calico reflector's CPU (docs/performance.md).
   /** The peer the path came from; -1 for a local route. */
-  sourcePeerId: number;
+  sourcePeerId = -1;
   /** The path's ORIGINATOR_ID (RFC 4456). */
-  originatorId: number | undefined;
+  originatorId: number | undefined = undefined;
   /** The class answer's NEXT_HOP as an int32, when it is an IPv4 address (else compare `attrs.nextHop`). */
-  nextHopV4: number | undefined;
+  nextHopV4: number | undefined = undefined;
   /** The live nodes sharing `attrs` (undefined for a tombstone). */
-  use: AttrsUse | undefined;
+  use: AttrsUse | undefined = undefined;
+
+  constructor(nlri: KeyNlri, attrs: Attrs, version: number) {
+    this.nlri = nlri;
+    this.attrs = attrs;
+    this.version = version;
+    this.createdVersion = version;
+  }
+
+  /** The out key: the prefix, or the prefix and our ADD-PATH path id (a field would be 8 bytes a route). */
+  get key(): string {
+    return this.nlri.key;
+  }
+
+  /** In the class's list and table (a purged node's version is -1; no field of its own). */
+  get inList(): boolean {
+    return this.version >= 0;
+  }
 }
 
 /** One member's position in its class table. */
@@ -166,16 +183,17 @@ export class ClassAdjRibOut {
   }
 
   /**
-   * Record that `key` should now carry `attrs` (null: withdrawn), computed from `path`. Returns
+   * Record that `nlri` (its key) should now carry `attrs` (null: withdrawn), computed from `path`. Returns
    * whether members have something new to read. `touchesMember` says whether a path's source may
    * make it personal for a member of the class; when neither the old nor the new source does and
    * the answer is the same, nothing is re-sent.
    */
-  stage(key: string, nlri: Nlri, attrs: Attrs | null, path: Path | undefined, touchesMember: (p: Path | undefined) => boolean): boolean {
+  stage(nlri: KeyNlri, attrs: Attrs | null, path: Path | undefined, touchesMember: (p: Path | undefined) => boolean): boolean {
+    const key = nlri.key;
     const node = this.table.get(key);
     if (!node) {
       if (attrs === null) return false;
-      const created: OutNode = { key, nlri, attrs, path, version: ++this.version, createdVersion: this.version, prev: undefined, next: undefined, inList: false, withheld: undefined, sourcePeerId: -1, originatorId: undefined, nextHopV4: undefined, use: undefined };
+      const created = new OutNode(nlri, attrs, ++this.version);
       setSource(created, path, attrs);
       this.setUse(created, attrs);
       this.table.set(key, created);
@@ -356,6 +374,7 @@ export class ClassAdjRibOut {
       if (!node.inList || node.attrs !== null) continue; // revived or already gone
       if (node.version > min) break;
       this.unlink(node);
+      node.version = -1;
       this.table.delete(node.key);
     }
     // Copy the rest only when most of the queue is gone: the copy then costs less than the purge.
@@ -456,17 +475,15 @@ export class ClassAdjRibOut {
     if (this.tail) this.tail.next = node;
     else this.head = node;
     this.tail = node;
-    node.inList = true;
   }
 
+  /** Take a node out of the list (the caller appends it again, or purges it). */
   private unlink(node: OutNode): void {
-    if (!node.inList) return;
     if (node.prev) node.prev.next = node.next;
     else this.head = node.next;
     if (node.next) node.next.prev = node.prev;
     else this.tail = node.prev;
     node.prev = node.next = undefined;
-    node.inList = false;
   }
 
   private bumpLive(family: Family, by: number): void {

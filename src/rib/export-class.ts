@@ -13,6 +13,7 @@ import type { CodecContext, Family, Nlri } from '../bgp/messages/types.ts';
 import type { CompiledPolicy } from '../policy/types.ts';
 import { AttrsTable } from './attrs.ts';
 import { ClassAdjRibOut, type Reader } from './class-out.ts';
+import type { KeyNlri } from './prefix-key.ts';
 import type { Attrs, Path, PeerRef, RouteSource } from './types.ts';
 
 /** One remembered export answer: what `attrs` from this source become for the class. */
@@ -76,7 +77,7 @@ export class ExportClass<Inputs = unknown> {
   /** What the members should have: one table for the class. */
   readonly out = new ClassAdjRibOut();
   /** ADD-PATH families only: per destination, the out keys (and NLRI) the class announces. */
-  readonly advertised = new Map<string, Map<string, Nlri>>();
+  readonly advertised = new Map<string, Map<string, KeyNlri>>();
   /** Members' positions in `out`, by peer id. */
   readonly readers = new Map<number, Reader>();
   /** The members' export inputs with a neutral identity: what class answers are computed for. */

@@ -4,27 +4,36 @@
 // destination only, and says whether what we would advertise (best or ECMP set) changed.
 import type { Family, Nlri } from '../bgp/messages/types.ts';
 import { decide } from './decision.ts';
+import { KeyNlri } from './prefix-key.ts';
 import type { Decision, DecisionContext, Destination, Path } from './types.ts';
 
 const EMPTY: Decision = { multipath: [], reasons: new Map() };
 
 /**
- * A destination is its own decision: the verdict's fields live on it (one object per prefix, not
- * two: docs/performance.md), and `decision` is the destination itself. It changes whenever the
- * destination does: read what you need, do not keep it to compare with later.
+ * A destination is its own decision: the verdict's fields are read through it (one object per
+ * prefix, not two: docs/performance.md), and `decision` is the destination itself. It changes
+ * whenever the destination does: read what you need, do not keep it to compare with later.
+ *
+ * Most destinations have one eligible path (a full table from one feeder, a Calico block). Such a
+ * destination holds the path itself, and no array and no verdict: 48 heap bytes, where fields for
+ * the key, the paths array, best, multipath and reasons took 128. `paths` and `multipath` make a
+ * one-element array for it at each read; the hot readers use `pathCount` and `best`.
  */
 class LocDestination implements Destination, Decision {
-  readonly key: string;
-  readonly nlri: Nlri;
-  paths: readonly Path[];
-  best: Path | undefined = undefined;
-  multipath: readonly Path[] = EMPTY.multipath;
-  reasons: Map<Path, string> = EMPTY.reasons;
+  /** A KeyNlri: the key is read from it. */
+  readonly nlri: KeyNlri;
+  /** The one path, or the candidate paths when there are none or several. */
+  held: Path | readonly Path[];
+  /** decide()'s verdict; undefined when `held` is one eligible path, which is then best. */
+  verdict: Decision | undefined = undefined;
 
-  constructor(key: string, nlri: Nlri, path: Path) {
-    this.key = key;
+  constructor(nlri: KeyNlri, path: Path) {
     this.nlri = nlri;
-    this.paths = [path];
+    this.held = path;
+  }
+
+  get key(): string {
+    return this.nlri.key;
   }
 
   /** The prefix's (a field of its own would be 8 bytes a destination). */
@@ -32,9 +41,37 @@ class LocDestination implements Destination, Decision {
     return this.nlri.family;
   }
 
+  get paths(): readonly Path[] {
+    const held = this.held;
+    return isPathList(held) ? held : [held];
+  }
+
+  get pathCount(): number {
+    const held = this.held;
+    return isPathList(held) ? held.length : 1;
+  }
+
   get decision(): Decision {
     return this;
   }
+
+  get best(): Path | undefined {
+    const verdict = this.verdict;
+    return verdict === undefined ? (this.held as Path) : verdict.best;
+  }
+
+  get multipath(): readonly Path[] {
+    const verdict = this.verdict;
+    return verdict === undefined ? [this.held as Path] : verdict.multipath;
+  }
+
+  get reasons(): Map<Path, string> {
+    return this.verdict?.reasons ?? EMPTY.reasons;
+  }
+}
+
+function isPathList(held: Path | readonly Path[]): held is readonly Path[] {
+  return Array.isArray(held);
 }
 
 export class LocRib {
@@ -62,52 +99,69 @@ export class LocRib {
    * given. Returns the destination when its advertised result changed.
    */
   upsert(path: Path, prefix: Nlri, replaces?: Path): Destination | undefined {
-    let dest = this.dests.get(path.destKey);
+    const dest = this.dests.get(path.destKey);
     if (!dest) {
-      dest = new LocDestination(path.destKey, prefix, path);
-      this.dests.set(path.destKey, dest);
-    } else {
-      // Copy on write, to the exact length: a decision may share the array (decide), and an
-      // array grown by push keeps room for 16 more paths a destination almost never gets.
-      const i = replaces ? dest.paths.indexOf(replaces) : -1;
-      dest.paths = i >= 0 ? replaced(dest.paths, i, path) : dest.paths.concat(path);
+      const created = new LocDestination(KeyNlri.of(prefix), path);
+      this.dests.set(path.destKey, created);
+      if (path.ineligible === undefined) return created; // its one path is best: a change
+      created.verdict = decide([path], this.ctx); // no best, as before: no change
+      return undefined;
     }
-    return this.redecide(dest) ? dest : undefined;
+    const { held, verdict } = dest;
+    // Copy on write, to the exact length: a verdict may share the array (decide), and an array
+    // grown by push keeps room for 16 more paths a destination almost never gets.
+    if (!isPathList(held)) dest.held = held === replaces ? path : [held, path];
+    else {
+      const i = replaces ? held.indexOf(replaces) : -1;
+      dest.held = i >= 0 ? replaced(held, i, path) : held.concat(path);
+    }
+    return this.redecide(dest, held, verdict) ? dest : undefined;
   }
 
   /** Remove a path; returns the destination when its advertised result changed. */
   remove(path: Path): Destination | undefined {
     const dest = this.dests.get(path.destKey);
     if (!dest) return undefined;
-    const i = dest.paths.indexOf(path);
+    const { held, verdict } = dest;
+    if (!isPathList(held)) {
+      if (held !== path) return undefined;
+      // The last path: the destination goes. It had a best unless that path was ineligible.
+      dest.held = [];
+      dest.verdict = EMPTY;
+      this.dests.delete(path.destKey);
+      return verdict === undefined || verdict.best !== undefined ? dest : undefined;
+    }
+    const i = held.indexOf(path);
     if (i < 0) return undefined;
-    dest.paths = removed(dest.paths, i);
-    const changed = this.redecide(dest);
-    if (dest.paths.length === 0) this.dests.delete(dest.key);
+    dest.held = held.length === 2 ? held[1 - i]! : removed(held, i);
+    const changed = this.redecide(dest, held, verdict);
+    if (dest.pathCount === 0) this.dests.delete(path.destKey);
     return changed ? dest : undefined;
   }
 
   /** Re-run the decision (e.g. a path's stale flag or a tie-break input changed). */
   refresh(destKey: string): Destination | undefined {
     const dest = this.dests.get(destKey);
-    return dest && this.redecide(dest) ? dest : undefined;
+    return dest && this.redecide(dest, dest.held, dest.verdict) ? dest : undefined;
   }
 
-  private redecide(dest: LocDestination): boolean {
-    const { best, multipath, paths } = dest;
-    // One eligible path (a full table from one feeder, a Calico block): what decide() would say,
-    // without making its verdict object once per route.
-    if (paths.length === 1 && paths[0]!.ineligible === undefined) {
-      dest.best = paths[0];
-      dest.multipath = paths;
-      dest.reasons = EMPTY.reasons;
-      return best !== dest.best || !sameSet(multipath, paths);
+  /** Decide again, now that `oldHeld` and `oldVerdict` became what the destination holds; true
+   *  when the best path or the ECMP set changed. */
+  private redecide(dest: LocDestination, oldHeld: Path | readonly Path[], oldVerdict: Decision | undefined): boolean {
+    // Without a verdict, the one path held was best and the whole ECMP set.
+    const oldBest = oldVerdict === undefined ? (oldHeld as Path) : oldVerdict.best;
+    const held = dest.held;
+    // One eligible path: what decide() would say, without making its verdict object.
+    if (!isPathList(held) && held.ineligible === undefined) {
+      dest.verdict = undefined;
+      return oldBest !== held || (oldVerdict !== undefined && oldVerdict.multipath.length !== 1);
     }
+    const paths = isPathList(held) ? held : [held];
     const now = paths.length ? decide(paths, this.ctx) : EMPTY;
-    dest.best = now.best;
-    dest.multipath = now.multipath;
-    dest.reasons = now.reasons;
-    return best !== now.best || !sameSet(multipath, now.multipath);
+    dest.verdict = now;
+    // The best is in its ECMP set: with the same best, sets of one are the same set.
+    if (oldBest !== now.best) return true;
+    return oldVerdict === undefined ? now.multipath.length !== 1 : !sameSet(oldVerdict.multipath, now.multipath);
   }
 }
 

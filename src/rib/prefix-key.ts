@@ -33,7 +33,12 @@ export function prefixKey(n: Nlri): string {
       key = String.fromCharCode(...codes);
     }
   }
-  return n.pathId === undefined ? key : key + '#' + n.pathId.toString(36);
+  return n.pathId === undefined ? key : keyWithPathId(key, n.pathId);
+}
+
+/** The key of a destination's prefix with a path id (RFC 7911). */
+export function keyWithPathId(destKey: string, pathId: number): string {
+  return destKey + '#' + pathId.toString(36);
 }
 
 const FAMILY_OF_TAG: Record<string, Family> = { '4': 'ipv4-unicast', '6': 'ipv6-unicast' };

@@ -19,7 +19,7 @@ import { AttrsTable } from './attrs.ts';
 import { ipv4Number, isWithheld, type OutBatch, type OutNode, type PersonalAnswer, type Reader } from './class-out.ts';
 import { classKey, ExportClass, type EncodeCache, type ExportMemoEntry } from './export-class.ts';
 import { LocRib } from './loc-rib.ts';
-import { KeyNlri, prefixKey } from './prefix-key.ts';
+import { KeyNlri, keyWithPathId, prefixKey } from './prefix-key.ts';
 import type { Attrs, Destination, Path, PeerRef, RouteSource } from './types.ts';
 
 export interface RibPeerConfig {
@@ -616,13 +616,13 @@ export class Rib {
     for (const dest of this.loc.values()) if (this.exportDest(cls, dest)) changed = true;
     for (const [destKey, keys] of [...cls.advertised]) {
       if (this.loc.get(destKey)) continue;
-      for (const [key, nlri] of keys) if (cls.out.stage(key, nlri, null, undefined, cls.touchesMember)) changed = true;
+      for (const nlri of keys.values()) if (cls.out.stage(nlri, null, undefined, cls.touchesMember)) changed = true;
       cls.advertised.delete(destKey);
     }
     const addPath = cls.inputs.info.addPathTx;
     for (const node of [...cls.out.nodes()]) {
       if (node.attrs === null || addPath.has(node.nlri.family) || this.loc.get(node.key)) continue;
-      if (cls.out.stage(node.key, node.nlri, null, undefined, cls.touchesMember)) changed = true;
+      if (cls.out.stage(node.nlri, null, undefined, cls.touchesMember)) changed = true;
     }
     return changed;
   }
@@ -636,24 +636,23 @@ export class Rib {
     // is a no-op (no per-prefix bookkeeping here).
     const best = dest.decision.best;
     const attrs = best ? this.exportAttrs(cls, best, dest.family) : undefined;
-    return cls.out.stage(dest.key, dest.nlri, attrs ?? null, best, cls.touchesMember);
+    return cls.out.stage(KeyNlri.of(dest.nlri), attrs ?? null, best, cls.touchesMember);
   }
 
   /** RFC 7911: every path of the ECMP set, each under its own path id. */
   private exportDestAddPath(cls: Class, dest: Destination): boolean {
-    const wanted = new Map<string, Nlri>();
+    const wanted = new Map<string, KeyNlri>();
     let changed = false;
     for (const path of dest.decision.multipath) {
       const attrs = this.exportAttrs(cls, path, dest.family);
       if (!attrs) continue;
-      const pathId = localPathId(path);
-      const key = `${dest.key}#${pathId}`;
-      const nlri: Nlri = cls.out.get(key)?.nlri ?? { family: dest.nlri.family, length: dest.nlri.length, address: dest.nlri.address, pathId };
+      const key = keyWithPathId(dest.key, localPathId(path));
+      const nlri = cls.out.get(key)?.nlri ?? new KeyNlri(key);
       wanted.set(key, nlri);
-      if (cls.out.stage(key, nlri, attrs, path, cls.touchesMember)) changed = true;
+      if (cls.out.stage(nlri, attrs, path, cls.touchesMember)) changed = true;
     }
     for (const [key, nlri] of cls.advertised.get(dest.key) ?? []) {
-      if (!wanted.has(key) && cls.out.stage(key, nlri, null, undefined, cls.touchesMember)) changed = true;
+      if (!wanted.has(key) && cls.out.stage(nlri, null, undefined, cls.touchesMember)) changed = true;
     }
     if (wanted.size) cls.advertised.set(dest.key, wanted);
     else cls.advertised.delete(dest.key);
@@ -791,7 +790,7 @@ export class Rib {
     const out = this.peers.get(peerId)?.out;
     if (!out) return [];
     const keys = new Set<string>([dest.key, ...(out.cls.advertised.get(dest.key)?.keys() ?? [])]);
-    for (const p of dest.paths) keys.add(`${dest.key}#${localPathId(p)}`);
+    for (const p of dest.paths) keys.add(keyWithPathId(dest.key, localPathId(p)));
     const found: { nlri: Nlri; attrs: Attrs }[] = [];
     for (const key of keys) {
       const node = out.cls.out.get(key);

@@ -75,9 +75,11 @@ export interface Destination {
   readonly family: Family;
   /** The prefix, without path id. */
   readonly nlri: Nlri;
-  /** Candidate paths, in no particular order (the decision never depends on it). Replaced, never
-   *  changed in place: the decision of a single path shares the array as its multipath set. */
-  paths: readonly Path[];
+  /** Candidate paths, in no particular order (the decision never depends on it). Never changed
+   *  in place, and may be made at each read (a Loc-RIB destination of one path keeps no array):
+   *  count them with `pathCount`. */
+  readonly paths: readonly Path[];
+  readonly pathCount: number;
   /** The decision process's verdict now (the Loc-RIB's destination object is its own decision:
    *  read it, do not keep it to compare with a later one). */
   readonly decision: Decision;

@@ -77,9 +77,10 @@ export function path(prefix: string, opts: { nextHop?: string; source?: Path['so
 export function destination(prefix: string, best: Path | undefined, multipath: Path[] = best ? [best] : []): Destination {
   const [a, len] = prefix.split('/') as [string, string];
   const address = ip(a);
+  const paths = multipath.length ? multipath : best ? [best] : [];
   return {
     key: prefix, family: address.length === 4 ? 'ipv4-unicast' : 'ipv6-unicast', nlri: { family: address.length === 4 ? 'ipv4-unicast' : 'ipv6-unicast', length: Number(len), address },
-    paths: multipath.length ? multipath : best ? [best] : [], decision: { ...(best ? { best } : {}), multipath, reasons: new Map() },
+    paths, pathCount: paths.length, decision: { ...(best ? { best } : {}), multipath, reasons: new Map() },
   };
 }
 

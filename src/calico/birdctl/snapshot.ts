@@ -324,7 +324,7 @@ function destinationRoutes(dest: Destination, resolve: IfaceResolver): BirdRoute
 
 function routesOf(daemon: Daemon, family: Family, _now: number): BirdRoute[] {
   const resolve = ifaceResolver(daemon);
-  const dests = [...daemon.rib.loc.values()].filter((d) => d.family === family && d.paths.length > 0);
+  const dests = [...daemon.rib.loc.values()].filter((d) => d.family === family && d.pathCount > 0);
   // BIRD walks its FIB in hash order (nest/rt-fib.c); a network's routes stay together.
   const order = new Map(dests.map((d) => [d, birdFibHash(d.nlri.address, family)]));
   dests.sort((a, b) => order.get(a)! - order.get(b)! || a.nlri.length - b.nlri.length);
