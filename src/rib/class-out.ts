@@ -160,6 +160,10 @@ export class ClassAdjRibOut {
   private caughtUp: Reader[] = [];
   /** Per class answer, the live nodes carrying it (see AttrsUse). */
   private readonly uses = new Map<Attrs, AttrsUse>();
+  /** The family of every node ever staged (undefined: none yet; null: more than one). While
+   *  there is one, a take reads no node's family: that read was two cache misses a node (its
+   *  KeyNlri, then the key string), 0.5 s of a 1M withdrawal (docs/performance.md). */
+  private onlyFamily: Family | null | undefined = undefined;
 
   get currentVersion(): number {
     return this.version;
@@ -194,10 +198,13 @@ export class ClassAdjRibOut {
     if (!node) {
       if (attrs === null) return false;
       const created = new OutNode(nlri, attrs, ++this.version);
+      const family = nlri.family;
+      if (this.onlyFamily === undefined) this.onlyFamily = family;
+      else if (this.onlyFamily !== family) this.onlyFamily = null;
       setSource(created, path, attrs);
       this.setUse(created, attrs);
       this.table.set(key, created);
-      this.bumpLive(nlri.family, 1);
+      this.bumpLive(family, 1);
       this.append(created);
       return true;
     }
@@ -326,14 +333,15 @@ export class ClassAdjRibOut {
     if (reader.owed.size) return this.takeOwed(reader, limit);
     let node = this.start(reader);
     if (!node) return undefined;
-    const family = node.nlri.family;
+    const mixed = this.onlyFamily === null;
+    const family = this.onlyFamily ?? node.nlri.family;
     const batch: OutBatch = { family, withdrawals: [], announcements: [], singles: [], prefixes: 0 };
     const groups = new Groups(batch.announcements);
     const chunkEnd = Math.ceil(node.version / CHUNK_VERSIONS) * CHUNK_VERSIONS;
     let walked = 0;
     while (node && node.version <= chunkEnd && batch.prefixes < limit && walked < limit * SKIP_FACTOR) {
-      if (node.nlri.family !== family) break; // one family per batch: the next take starts here
-      const attrs = this.deliver(reader, node, personal);
+      if (mixed && node.nlri.family !== family) break; // one family per batch: the next take starts here
+      const attrs = this.deliver(reader, node, family, personal);
       if (attrs === null) batch.withdrawals.push(node.nlri);
       else if (attrs !== undefined) {
         // The class answer, which no other node carries: nothing to group it with.
@@ -387,11 +395,10 @@ export class ClassAdjRibOut {
 
   // ===== Delivery =====
   /**
-   * What to send the reader for `node`: attributes, null (withdraw) or undefined (nothing).
+   * What to send the reader for `node` (of `family`): attributes, null (withdraw) or undefined (nothing).
    * Keeps the node's withheld list true.
    */
-  private deliver(reader: Reader, node: OutNode, personal: PersonalAnswer): Attrs | null | undefined {
-    const family = node.nlri.family;
+  private deliver(reader: Reader, node: OutNode, family: Family, personal: PersonalAnswer): Attrs | null | undefined {
     const tomb = node.attrs === null;
     // A route refresh re-sends only its families' live routes among what was sent before.
     if (node.version <= reader.rewindUpTo && (tomb || !reader.rewindFamilies?.has(family))) return undefined;
@@ -400,17 +407,17 @@ export class ClassAdjRibOut {
     const own = personal(node);
     if (own === null) {
       if (withheld) return undefined;
-      this.addWithheld(node, reader);
+      this.addWithheld(node, reader, family);
       // The reader cannot have the route when the key is newer than anything it was ever sent,
       // or when it has not changed since the reader joined (first pass). Otherwise it may have
       // an earlier answer: withdraw it.
       return reader.maxVersion < node.createdVersion || node.version <= reader.joinVersion ? undefined : null;
     }
-    if (withheld) this.removeWithheld(node, reader);
+    if (withheld) this.removeWithheld(node, reader, family);
     return own ?? node.attrs;
   }
 
-  private addWithheld(node: OutNode, reader: Reader): void {
+  private addWithheld(node: OutNode, reader: Reader, family: Family): void {
     const w = node.withheld;
     // Readers of members that left stay in these lists until the next change: dropped here, so
     // a flapping peer does not make a route's list grow with every session.
@@ -420,17 +427,17 @@ export class ClassAdjRibOut {
       live.push(reader);
       node.withheld = live.length === 1 ? live[0] : live;
     } else node.withheld = [w, reader];
-    bump(reader.withheldLive, node.nlri.family, 1);
+    bump(reader.withheldLive, family, 1);
   }
 
-  private removeWithheld(node: OutNode, reader: Reader): void {
+  private removeWithheld(node: OutNode, reader: Reader, family: Family): void {
     const w = node.withheld;
     if (w === reader) node.withheld = undefined;
     else if (Array.isArray(w)) {
       const rest = w.filter((r) => r !== reader && r.active);
       node.withheld = rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : rest;
     }
-    bump(reader.withheldLive, node.nlri.family, -1);
+    bump(reader.withheldLive, family, -1);
   }
 
   /** A node turned live or dead: readers it is withheld from count it (or not) among their

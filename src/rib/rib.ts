@@ -630,12 +630,13 @@ export class Rib {
   /** Stage the class's answer for one destination; true when members have something to read. */
   private exportDest(cls: Class, dest: Destination): boolean {
     const { info } = cls.inputs;
-    if (!info.families.includes(dest.family)) return false;
-    if (info.addPathTx.has(dest.family)) return this.exportDestAddPath(cls, dest);
+    const family = dest.family;
+    if (!info.families.includes(family)) return false;
+    if (info.addPathTx.has(family)) return this.exportDestAddPath(cls, dest);
     // One path per prefix, keyed by the prefix: staging "nothing" where the class has nothing
     // is a no-op (no per-prefix bookkeeping here).
     const best = dest.decision.best;
-    const attrs = best ? this.exportAttrs(cls, best, dest.family) : undefined;
+    const attrs = best ? this.exportAttrs(cls, best, family) : undefined;
     return cls.out.stage(KeyNlri.of(dest.nlri), attrs ?? null, best, cls.touchesMember);
   }
 
