@@ -542,7 +542,7 @@ export class Rib {
     };
     for (const node of old.out.nodes()) {
       const mayHave = (node.attrs !== null && !isWithheld(node, oldReader)) || node.version > oldReader.version;
-      if (mayHave && !announces(node.key)) reader.owed.set(node.key, node.nlri);
+      if (mayHave && !announces(node.nlri.key)) reader.owed.set(node.nlri.key, node.nlri);
     }
     for (const [key, nlri] of oldReader.owed) if (!announces(key)) reader.owed.set(key, nlri);
     state.out = { ...out, cls, reader, personal };
@@ -621,7 +621,7 @@ export class Rib {
     }
     const addPath = cls.inputs.info.addPathTx;
     for (const node of [...cls.out.nodes()]) {
-      if (node.attrs === null || addPath.has(node.nlri.family) || this.loc.get(node.key)) continue;
+      if (node.attrs === null || addPath.has(node.nlri.family) || this.loc.get(node.nlri.key)) continue;
       if (cls.out.stage(node.nlri, null, undefined, cls.touchesMember)) changed = true;
     }
     return changed;
@@ -818,7 +818,7 @@ export class Rib {
 
 /** What a member has been sent for a node of its class table (undefined: nothing, or not yet). */
 function sentTo(out: OutState, node: OutNode): Attrs | undefined {
-  if (node.attrs === null || node.version > out.reader.maxVersion || out.reader.owed.has(node.key)) return undefined;
+  if (node.attrs === null || node.version > out.reader.maxVersion || out.reader.owed.has(node.nlri.key)) return undefined;
   if (isWithheld(node, out.reader)) return undefined;
   return node.attrs;
 }
