@@ -92,9 +92,9 @@ export function peerView(daemon: Daemon, entry: PeerEntry): PeerView {
   const established = session.state === 'Established';
   let received = 0;
   let stale = 0;
-  for (const e of daemon.rib.adjIn(ref.id)) {
-    received++;
-    if (e.stale) stale++;
+  for (const n of daemon.rib.adjInCounts(ref.id).values()) {
+    received += n.received;
+    stale += n.stale;
   }
   return {
     name: config.name,

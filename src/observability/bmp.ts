@@ -232,10 +232,10 @@ export class BmpExporter {
       let rejected = 0;
       let total = 0;
       const perFamily = new Map<Family, number>();
-      for (const e of this.daemon.rib.adjIn(entry.ref.id)) {
-        total++;
-        if (e.rejected !== undefined) rejected++;
-        perFamily.set(e.family, (perFamily.get(e.family) ?? 0) + 1);
+      for (const [family, n] of this.daemon.rib.adjInCounts(entry.ref.id)) {
+        total += n.received;
+        rejected += n.rejected;
+        perFamily.set(family, n.received);
       }
       const stats: BmpStat[] = [
         { type: BmpStatType.RejectedByInboundPolicy, kind: 'counter', value: rejected },

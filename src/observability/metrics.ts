@@ -242,11 +242,11 @@ export function peerSample(daemon: Daemon, entry: PeerEntry): PeerSample {
     return c;
   };
   for (const family of view.families) counts(family);
-  for (const e of daemon.rib.adjIn(entry.ref.id)) {
-    const c = counts(e.family);
-    c.received++;
-    if (e.path) c.accepted++;
-    if (e.stale) c.stale++;
+  for (const [family, n] of daemon.rib.adjInCounts(entry.ref.id)) {
+    const c = counts(family);
+    c.received += n.received;
+    c.accepted += n.accepted;
+    c.stale += n.stale;
   }
   for (const [family, c] of families) c.advertised = daemon.rib.sentCount(entry.ref.id, family);
   return { id: { peer: view.name, peer_as: String(view.asn) }, view, families };

@@ -4,7 +4,7 @@
 // destination only, and says whether what we would advertise (best or ECMP set) changed.
 import type { Family, Nlri } from '../bgp/messages/types.ts';
 import { decide } from './decision.ts';
-import { KeyNlri } from './prefix-key.ts';
+import { KeyNlri, prefixKey } from './prefix-key.ts';
 import type { Decision, DecisionContext, Destination, Path } from './types.ts';
 
 const EMPTY: Decision = { multipath: [], reasons: new Map() };
@@ -70,6 +70,10 @@ class LocDestination implements Destination, Decision {
   }
 }
 
+function isFrom(path: Path, peerId: number, key: string): boolean {
+  return path.peer?.id === peerId && path.source === 'bgp' && prefixKey(path.nlri) === key;
+}
+
 function isPathList(held: Path | readonly Path[]): held is readonly Path[] {
   return Array.isArray(held);
 }
@@ -92,6 +96,22 @@ export class LocRib {
 
   values(): IterableIterator<Destination> {
     return this.dests.values();
+  }
+
+  /** The path of `destKey` from BGP peer `peerId` whose NLRI has key `key` (with its ADD-PATH
+   *  path id, if any): a received route found where it lives (adj-rib-in.ts). */
+  pathFrom(destKey: string, peerId: number, key: string): Path | undefined {
+    const dest = this.dests.get(destKey);
+    if (!dest) return undefined;
+    const held = dest.held;
+    if (!isPathList(held)) return isFrom(held, peerId, key) ? held : undefined;
+    for (const path of held) if (isFrom(path, peerId, key)) return path;
+    return undefined;
+  }
+
+  /** The paths of one destination (none when it is not in the Loc-RIB). */
+  pathsAt(destKey: string): readonly Path[] {
+    return this.dests.get(destKey)?.paths ?? [];
   }
 
   /**

@@ -54,6 +54,12 @@ export function nlriFromKey(key: string): Nlri {
   return rest.length > 1 ? { family, length, address, pathId: parseInt(rest.slice(1), 36) } : { family, length, address };
 }
 
+/** The key without its path id: the destination's (the key itself when it has none). */
+export function destKeyOfKey(key: string): string {
+  const end = addressEnd(key);
+  return key.length > end ? key.slice(0, end) : key;
+}
+
 /** Where a key's address octets end. After them: nothing, or '#' and the path id in base 36. */
 function addressEnd(key: string): number {
   return 2 + ((key.charCodeAt(1) + 7) >> 3);
@@ -106,8 +112,7 @@ export class KeyNlri implements SelfEncodingNlri {
 
   /** The key without its path id: the destination's (a new string each read when it has one). */
   get destKey(): string {
-    const end = addressEnd(this.key);
-    return this.key.length > end ? this.key.slice(0, end) : this.key;
+    return destKeyOfKey(this.key);
   }
 
   /** RFC 4271 §4.3 / RFC 7911 §3: [path id,] length, then the prefix octets: the key's. */

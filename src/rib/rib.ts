@@ -15,12 +15,15 @@ import { routeAttributes, type RouteAttributes } from '../bgp/messages/route-vie
 import { Origin } from '../bgp/messages/iana.ts';
 import type { CompiledPolicy } from '../policy/types.ts';
 import { importRejectReason, mayExport, rewriteForExport, type ReflectorConfig } from '../reflector/index.ts';
+import { AcceptedPathIdRoute, AcceptedRoute, AdjRibIn, type AdjInEntry, type Arrival } from './adj-rib-in.ts';
 import { AttrsTable } from './attrs.ts';
 import { ipv4Number, isWithheld, type OutBatch, type OutNode, type PersonalAnswer, type Reader } from './class-out.ts';
 import { classKey, ExportClass, type EncodeCache, type ExportMemoEntry } from './export-class.ts';
 import { LocRib } from './loc-rib.ts';
 import { KeyNlri, keyWithPathId, prefixKey } from './prefix-key.ts';
 import type { Attrs, Destination, Path, PeerRef, RouteSource } from './types.ts';
+
+export type { AdjInEntry } from './adj-rib-in.ts';
 
 export interface RibPeerConfig {
   ref: PeerRef;
@@ -42,95 +45,6 @@ export interface PeerUpInfo {
   self: { ipv4?: Uint8Array; ipv6?: Uint8Array; ipv6LinkLocal?: Uint8Array };
   /** RFC 8950 negotiated: IPv4 routes may carry an IPv6 next hop. */
   extendedNextHopIpv4?: boolean;
-}
-
-/** One entry of a peer's Adj-RIB-In: the route as received, and what import made of it. An
- *  entry is replaced, not edited, when import decides again (reimport). */
-export interface AdjInEntry {
-  readonly nlri: Nlri;
-  readonly family: Family;
-  /** Attributes as received (pre-policy). */
-  readonly raw: RouteAttributes;
-  /** The accepted path (post-policy), or undefined when rejected. */
-  readonly path: Path | undefined;
-  /** Why import rejected it. */
-  readonly rejected: string | undefined;
-  stale: boolean;
-  readonly receivedAt: number;
-}
-
-/** What an UPDATE brought for one family, shared by its routes: when it arrived (a number field
- *  of a route's own would be a separate heap object per route: V8 boxes a time in milliseconds)
- *  and its attributes as received. */
-interface Arrival {
-  readonly at: number;
-  readonly raw: RouteAttributes;
-}
-
-/**
- * A route import accepted: its Adj-RIB-In entry and its Loc-RIB path are one object, so a full
- * table from one feeder costs one object per route here, not two (docs/performance.md). What
- * follows from the others is a getter, not a field.
- */
-class AcceptedRoute implements Path, AdjInEntry {
-  /** The prefix as received (with its path id, if any), kept by its key. */
-  readonly nlri: KeyNlri;
-  readonly peer: PeerRef;
-  readonly attrs: Attrs;
-  stale: boolean;
-  readonly arrival: Arrival;
-
-  constructor(nlri: KeyNlri, peer: PeerRef, attrs: Attrs, stale: boolean, arrival: Arrival) {
-    this.nlri = nlri;
-    this.peer = peer;
-    this.attrs = attrs;
-    this.stale = stale;
-    this.arrival = arrival;
-  }
-
-  /** Without a path id, the Adj-RIB-In key itself: no second string. */
-  get destKey(): string {
-    return this.nlri.key;
-  }
-
-  get raw(): RouteAttributes {
-    return this.arrival.raw;
-  }
-
-  get receivedAt(): number {
-    return this.arrival.at;
-  }
-
-  get source(): 'bgp' {
-    return 'bgp';
-  }
-
-  get family(): Family {
-    return this.nlri.family;
-  }
-
-  get path(): Path {
-    return this;
-  }
-
-  get rejected(): undefined {
-    return undefined;
-  }
-}
-
-/** An accepted route received with a path id (RFC 7911): its destination key is a string of its
- *  own, kept rather than cut from the Adj-RIB-In key at every read. */
-class AcceptedPathIdRoute extends AcceptedRoute {
-  private readonly ownDestKey: string;
-
-  constructor(nlri: KeyNlri, peer: PeerRef, attrs: Attrs, stale: boolean, arrival: Arrival) {
-    super(nlri, peer, attrs, stale, arrival);
-    this.ownDestKey = nlri.destKey;
-  }
-
-  override get destKey(): string {
-    return this.ownDestKey;
-  }
 }
 
 /** What import makes of a received route (for `tern explain`). */
@@ -188,9 +102,7 @@ const NO_NEXT_HOP = 'no usable next hop';
 
 interface PeerState {
   cfg: RibPeerConfig;
-  /** Keyed by prefixKey of the NLRI as received (with its ADD-PATH path id). */
-  adjIn: Map<string, AdjInEntry>;
-  accepted: number;
+  adjIn: AdjRibIn;
   out?: OutState;
 }
 
@@ -227,7 +139,7 @@ export class Rib {
       state.cfg = cfg;
       if (state.out) this.switchClass(state, oldRef); // the export answer may have changed
     }
-    else this.peers.set(cfg.ref.id, { cfg, adjIn: new Map(), accepted: 0 });
+    else this.peers.set(cfg.ref.id, { cfg, adjIn: new AdjRibIn(this.loc, cfg.ref.id) });
   }
 
   peer(id: number): RibPeerConfig | undefined {
@@ -239,8 +151,13 @@ export class Rib {
     this.peers.delete(id);
   }
 
+  /** Per family: the peer's routes received, accepted, rejected and stale (adj-rib-in.ts). */
+  adjInCounts(id: number): Map<Family, { received: number; accepted: number; rejected: number; stale: number }> {
+    return this.peers.get(id)?.adjIn.counts() ?? new Map();
+  }
+
   acceptedCount(id: number): number {
-    return this.peers.get(id)?.accepted ?? 0;
+    return this.peers.get(id)?.adjIn.accepted ?? 0;
   }
 
   // ===== Inbound =====
@@ -268,7 +185,7 @@ export class Rib {
         continue;
       }
       const raw = routeAttributes(message, family, ctx);
-      const arrival: Arrival = { at: now, raw };
+      const arrival: Arrival = { at: now, raw, peer: state.cfg.ref };
       // Every prefix of the UPDATE shares its attributes: with an import policy that never looks
       // at the prefix, the loop checks and the policy run once per UPDATE, not once per prefix.
       const shared = state.cfg.importPolicy.prefixIndependent;
@@ -307,6 +224,7 @@ export class Rib {
       if (e.path) e.path.stale = true;
       n++;
     }
+    if (n) state.adjIn.markedStale();
     return n;
   }
 
@@ -336,9 +254,18 @@ export class Rib {
     const state = this.peers.get(peerId);
     if (!state) return;
     const changed = new Set<Destination>();
-    // Setting a key the map already has keeps the iteration as it was.
-    for (const [key, e] of state.adjIn) {
-      const arrival = e instanceof AcceptedRoute ? e.arrival : { at: e.receivedAt, raw: e.raw };
+    // A copy: import may move a route into or out of the Loc-RIB, where accepted routes live.
+    // Routes that shared an arrival share its copy naming the peer as configured now.
+    const arrivals = new Map<Arrival, Arrival>();
+    const ref = state.cfg.ref;
+    for (const [key, e] of [...state.adjIn]) {
+      let arrival: Arrival;
+      if (!(e instanceof AcceptedRoute)) arrival = { at: e.receivedAt, raw: e.raw, peer: ref };
+      else if (e.arrival.peer === ref) arrival = e.arrival;
+      else {
+        arrival = arrivals.get(e.arrival) ?? { ...e.arrival, peer: ref };
+        arrivals.set(e.arrival, arrival);
+      }
       this.importEntry(state, key, e.nlri, e.family, e.stale, arrival, e.path, this.importVerdict(state, e.nlri, e.family, e.raw), changed);
     }
     this.propagate(changed);
@@ -351,16 +278,15 @@ export class Rib {
     // Kept as its key, not as decoded: the decoded NLRI and its address view die young.
     const kept = nlri instanceof KeyNlri ? nlri : new KeyNlri(key);
     if (!verdict.attrs) {
-      state.adjIn.set(key, { nlri: kept, family, raw: arrival.raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
+      state.adjIn.reject(key, { nlri: kept, family, raw: arrival.raw, path: undefined, rejected: verdict.reason, stale, receivedAt: arrival.at });
       if (old) this.dropPath(state, old, changed);
       return false;
     }
     // Without a path id the Adj-RIB-In key is the destination key: one string and one prefix
     // object, not two.
     const withId = nlri.pathId !== undefined;
-    const route = new (withId ? AcceptedPathIdRoute : AcceptedRoute)(kept, state.cfg.ref, this.attrs.intern(verdict.attrs), stale, arrival);
-    state.adjIn.set(key, route);
-    if (!old) state.accepted++;
+    const route = new (withId ? AcceptedPathIdRoute : AcceptedRoute)(kept, this.attrs.intern(verdict.attrs), stale, arrival);
+    state.adjIn.accept(key, route, old instanceof AcceptedRoute ? old : undefined);
     // The destination's prefix has no path id: under ADD-PATH, one of its own.
     const dest = this.loc.upsert(route, withId ? new KeyNlri(route.destKey) : kept, old);
     if (old) this.attrs.release(old.attrs);
@@ -385,13 +311,13 @@ export class Rib {
   private removeIn(state: PeerState, key: string, changed: Set<Destination>): boolean {
     const entry = state.adjIn.get(key);
     if (!entry) return false;
-    state.adjIn.delete(key);
+    state.adjIn.forget(key);
     if (entry.path) this.dropPath(state, entry.path, changed);
     return true;
   }
 
   private dropPath(state: PeerState, path: Path, changed: Set<Destination>): void {
-    state.accepted--;
+    if (path instanceof AcceptedRoute) state.adjIn.drop(path);
     const dest = this.loc.remove(path);
     this.attrs.release(path.attrs);
     if (dest) changed.add(dest);
@@ -776,13 +702,7 @@ export class Rib {
 
   /** Adj-RIB-In entries of one peer for one destination (every ADD-PATH path id). */
   adjInFor(peerId: number, destKey: string): AdjInEntry[] {
-    const adjIn = this.peers.get(peerId)?.adjIn;
-    if (!adjIn) return [];
-    const exact = adjIn.get(destKey);
-    const found = exact ? [exact] : [];
-    const withId = destKey + '#';
-    for (const [key, e] of adjIn) if (key.startsWith(withId)) found.push(e);
-    return found;
+    return this.peers.get(peerId)?.adjIn.forDest(destKey) ?? [];
   }
 
   /** What the peer's Adj-RIB-Out holds for one destination: what it has been sent (a change not
@@ -802,7 +722,8 @@ export class Rib {
   }
 
   adjIn(peerId: number): IterableIterator<AdjInEntry> {
-    return (this.peers.get(peerId)?.adjIn ?? new Map<string, AdjInEntry>()).values();
+    const adjIn = this.peers.get(peerId)?.adjIn;
+    return adjIn ? adjIn.values() : ([] as AdjInEntry[]).values();
   }
 
   *adjOut(peerId: number, family?: Family): Generator<{ nlri: Nlri; attrs: Attrs; family: Family }> {

@@ -159,13 +159,9 @@ function peerProtocol(daemon: Daemon, clock: ProtocolClock, entry: PeerEntry, fa
   // bgp_state_dsc: an idle passive session shows as Passive (Tern waits for the peer in Active).
   const bgpState = disabled ? 'Down' : !established && config.passive && (fsm === 'Idle' || fsm === 'Active') ? 'Passive' : fsm;
   const lastError = established ? undefined : birdLastError(session.info.lastError);
-  let received = 0;
-  let rejected = 0;
-  for (const e of daemon.rib.adjIn(ref.id)) {
-    if (e.family !== family) continue;
-    received++;
-    if (!e.path) rejected++;
-  }
+  const counted = daemon.rib.adjInCounts(ref.id).get(family);
+  const received = counted?.received ?? 0;
+  const rejected = counted?.rejected ?? 0;
   const accepted = received - rejected;
   let preferred = 0;
   for (const d of daemon.rib.loc.values()) if (d.family === family && d.decision.best?.peer?.id === ref.id) preferred++;
