@@ -237,12 +237,16 @@ export class AdjRibIn {
     yield* this.rejected.entries();
   }
 
+  /** The entries, as `entries` walks them (no pair made per route: graceful restart and BMP walk
+   *  a full table this way). */
   *values(): IterableIterator<AdjInEntry> {
-    for (const [, entry] of this.entries()) yield entry;
+    for (let route = this.first; route; route = route.nextOfPeer) yield route;
+    yield* this.rejected.values();
   }
 
   *keys(): IterableIterator<string> {
-    for (const [key] of this.entries()) yield key;
+    for (let route = this.first; route; route = route.nextOfPeer) yield route.nlri.key;
+    yield* this.rejected.keys();
   }
 
   [Symbol.iterator](): IterableIterator<[string, AdjInEntry]> {
