@@ -5,7 +5,7 @@
 // last, so every request still gets its own result. The multicast monitor is a separate socket
 // (the kernel never echoes a socket's own changes to it).
 import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netlink.ts';
-import { LeWriter, appendRouteRequest, decodeNetlink, encodeDumpRequest, type DumpKind, type RouteMessage, type RouteOp, type RtMessage } from './rtnetlink/index.ts';
+import { RouteRequests, decodeNetlink, encodeDumpRequest, type DumpKind, type RouteMessage, type RouteOp, type RtMessage } from './rtnetlink/index.ts';
 
 const NETLINK_ROUTE = 0;
 /** Requests per datagram: the kernel queues one ack each in our receive buffer. */
@@ -22,9 +22,6 @@ const DATAGRAMS_PER_SEND = 8;
 const SENDS_IN_FLIGHT = 3;
 const RECEIVE_BUFFER_BYTES = SENDS_IN_FLIGHT * (4 << 20);
 const REQUEST_TIMEOUT_MS = 10_000;
-/** Room for one route request: nlmsghdr, rtmsg and an IPv6 destination, gateway, metric and
- *  interface take 84 bytes (a multipath route takes more; the writer grows). */
-const REQUEST_BYTES = 96;
 
 export interface RouteResult {
   ok: boolean;
@@ -36,20 +33,23 @@ export interface RouteResult {
 interface PendingBatch {
   firstSeq: number;
   count: number;
-  /** Filled as errors arrive; a request without one when the batch ends succeeded. */
+  /** The call's results, of which this batch's are [offset, offset + count): filled as errors
+   *  arrive; a request without one when the batch ends succeeded. */
   results: (RouteResult | undefined)[];
+  offset: number;
   timer: NodeJS.Timeout;
-  resolve: (results: RouteResult[]) => void;
+  resolve: () => void;
 }
 
 /** Shared: 100k installs made 100k equal result objects. */
 const OK: RouteResult = Object.freeze({ ok: true });
 
-/** A routes() call: its requests, the first not yet sent, and its sends' answers. */
+/** A send() call: its requests, the first not yet sent, its results and its sends' answers. */
 interface PendingCall {
-  requests: { op: RouteOp; route: RouteMessage }[];
+  requests: RouteRequests;
   next: number;
-  parts: Promise<RouteResult[]>[];
+  results: (RouteResult | undefined)[];
+  parts: Promise<void>[];
   resolve: (results: Promise<RouteResult[]>) => void;
 }
 
@@ -106,64 +106,77 @@ export class NetlinkChannel {
 
   /**
    * Send route changes in batches; resolves with one result per request, in order (never
-   * rejects: a request that could not be sent has a failed result). Calls reach the kernel one
-   * after another, whole, in call order: a later call's change to a route never reaches it before
-   * an earlier call's change to it. A call's sends start at once (in the call itself) while fewer
-   * than SENDS_IN_FLIGHT are unanswered, so a caller planning the next changes keeps the kernel
-   * busy; the others start, in order, as answers come in.
+   * rejects: a request that could not be encoded or sent has a failed result).
    */
   routes(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
+    const encoded = new RouteRequests(requests.length);
+    const notEncoded = new Map<number, RouteResult>();
+    requests.forEach(({ op, route }, i) => {
+      try {
+        encoded.add(op, route);
+      } catch (err) {
+        notEncoded.set(i, { ok: false, message: `netlink request not encoded: ${(err as Error).message}` });
+      }
+    });
+    if (notEncoded.size === 0) return this.send(encoded);
+    return this.send(encoded).then((results) => {
+      let next = 0;
+      return requests.map((_, i) => notEncoded.get(i) ?? results[next++]!);
+    });
+  }
+
+  /**
+   * Send encoded route requests in batches; resolves with one result per request, in order
+   * (never rejects). Calls reach the kernel one after another, whole, in call order: a later
+   * call's change to a route never reaches it before an earlier call's change to it. A call's
+   * sends start at once (in the call itself) while fewer than SENDS_IN_FLIGHT are unanswered, so
+   * a caller planning the next changes keeps the kernel busy; the others start, in order, as
+   * answers come in. The requests are the channel's until the call resolves.
+   */
+  send(requests: RouteRequests): Promise<RouteResult[]> {
     return new Promise((resolve) => {
-      this.pendingStarts.push({ requests, next: 0, parts: [], resolve });
+      this.pendingStarts.push({ requests, next: 0, results: new Array<RouteResult | undefined>(requests.count), parts: [], resolve });
       this.startSends();
     });
   }
 
-  /** Starts the waiting calls' sends, in call order, while there are free slots. */
+  /** Starts the waiting calls' sends, in call order, while there are free slots. A send takes
+   *  requests from as many calls as it has room for: when a slot frees (its answers read, which
+   *  waits for a turn of the event loop), the kernel gets all that is waiting at once. */
   private startSends(): void {
     while (this.pendingStarts.length && this.sendsInFlight < SENDS_IN_FLIGHT) {
-      const call = this.pendingStarts[0]!;
-      const chunk = call.requests.slice(call.next, call.next + BATCH * DATAGRAMS_PER_SEND);
-      call.next += chunk.length;
-      if (chunk.length) call.parts.push(this.startSendOrFail(chunk));
-      if (call.next >= call.requests.length) {
-        this.pendingStarts.shift();
-        call.resolve(Promise.all(call.parts).then((parts) => parts.flat()));
+      const datagrams: Buffer[] = [];
+      const batches: PendingBatch[] = [];
+      const answers: Promise<void>[] = [];
+      let room = BATCH * DATAGRAMS_PER_SEND;
+      while (room > 0 && this.pendingStarts.length) {
+        const call = this.pendingStarts[0]!;
+        const from = call.next;
+        const to = Math.min(call.requests.count, from + room);
+        call.next = to;
+        room -= to - from;
+        const ofCall: Promise<void>[] = [];
+        for (let j = from; j < to; j += BATCH) {
+          const { datagram, batch, answered } = this.prepareBatch(call, j, Math.min(to, j + BATCH));
+          datagrams.push(datagram);
+          batches.push(batch);
+          ofCall.push(answered);
+        }
+        if (ofCall.length) call.parts.push(...ofCall);
+        answers.push(...ofCall);
+        if (call.next >= call.requests.count) {
+          this.pendingStarts.shift();
+          call.resolve(Promise.all(call.parts).then(() => call.results as RouteResult[]));
+        }
       }
+      if (datagrams.length) this.startSend(datagrams, batches, answers);
     }
   }
 
-  /** startSend, or, for requests that cannot be encoded (a route the wire format cannot carry),
-   *  a failed result for each: never an exception out of startSends, which also runs when an
-   *  earlier send's answers come in. */
-  private startSendOrFail(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
+  /** One threadpool send of up to DATAGRAMS_PER_SEND datagrams; its slot is freed when every
+   *  answer is in. */
+  private startSend(datagrams: Buffer[], batches: PendingBatch[], answers: Promise<void>[]): void {
     this.sendsInFlight++;
-    try {
-      return this.startSend(requests);
-    } catch (err) {
-      this.sendsInFlight--;
-      const failed: RouteResult = { ok: false, message: `netlink request not encoded: ${(err as Error).message}` };
-      return Promise.resolve(requests.map(() => failed));
-    }
-  }
-
-  /** One threadpool send of up to DATAGRAMS_PER_SEND datagrams; resolves with its answers. */
-  private startSend(requests: { op: RouteOp; route: RouteMessage }[]): Promise<RouteResult[]> {
-    const datagrams: Buffer[] = [];
-    const answers: Promise<RouteResult[]>[] = [];
-    const batches: PendingBatch[] = [];
-    try {
-      for (let j = 0; j < requests.length; j += BATCH) {
-        const { datagram, batch, answered } = this.prepareBatch(requests.slice(j, j + BATCH));
-        datagrams.push(datagram);
-        batches.push(batch);
-        answers.push(answered);
-      }
-    } catch (err) {
-      // Nothing of this send goes out: the datagrams already prepared are not left waiting.
-      for (const b of batches) this.finish(b, { ok: false, message: 'not sent' });
-      throw err;
-    }
     // Sent from a threadpool thread: the kernel inserts the routes inside sendmsg, and the event
     // loop (BGP input, planning the next changes) runs on meanwhile. The datagrams from a failed
     // sendto on are failed here; an ENOBUFS is also an overrun event, which fails them all.
@@ -171,27 +184,27 @@ export class NetlinkChannel {
       if (error) for (const b of batches.slice(sent)) this.finish(b, { ok: false, message: `netlink send failed: ${error.message}` });
     });
     // The slot is free once every answer is in: its acks have left the receive buffer.
-    return Promise.all(answers).then((parts) => {
+    void Promise.all(answers).then(() => {
       this.sendsInFlight--;
       this.startSends();
-      return parts.flat();
     });
   }
 
-  /** One datagram of requests with consecutive sequence numbers, and the promise of its answers. */
-  private prepareBatch(batch: { op: RouteOp; route: RouteMessage }[]): { datagram: Buffer; batch: PendingBatch; answered: Promise<RouteResult[]> } {
-    const firstSeq = this.reserveSeqs(batch.length);
-    const w = new LeWriter(batch.length * REQUEST_BYTES);
+  /** One datagram of a call's requests [from, to), numbered with consecutive sequence numbers,
+   *  and the promise of its answers. */
+  private prepareBatch(call: PendingCall, from: number, to: number): { datagram: Buffer; batch: PendingBatch; answered: Promise<void> } {
+    const count = to - from;
+    const firstSeq = this.reserveSeqs(count);
     // netlink(7): the kernel answers NLM_F_ACK requests with an ack and reports an error for
     // any request. Only the batch's last request asks for an ack: the socket processes
     // requests in order, so when its answer arrives every earlier error has been read, and
     // the others of the batch succeeded (half the datagrams to read; docs/kernel.md).
-    batch.forEach(({ op, route }, j) => appendRouteRequest(w, op, route, firstSeq + j, { ack: j === batch.length - 1 }));
-    const bytes = w.written();
-    // One promise, one timer and one result array per batch, not per route (docs/kernel.md).
+    for (let j = 0; j < count; j++) call.requests.stamp(from + j, firstSeq + j, j === count - 1);
+    const bytes = call.requests.bytes(from, to);
+    // One promise and one timer per batch, not per route (docs/kernel.md).
     let pending!: PendingBatch;
-    const answered = new Promise<RouteResult[]>((resolve) => {
-      pending = { firstSeq, count: batch.length, results: new Array<RouteResult | undefined>(batch.length), resolve, timer: setTimeout(() => this.finish(pending, { ok: false, message: 'no answer from the kernel' }), REQUEST_TIMEOUT_MS) };
+    const answered = new Promise<void>((resolve) => {
+      pending = { firstSeq, count, results: call.results, offset: from, resolve, timer: setTimeout(() => this.finish(pending, { ok: false, message: 'no answer from the kernel' }), REQUEST_TIMEOUT_MS) };
       this.inFlight.push(pending);
     });
     return { datagram: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), batch: pending, answered };
@@ -203,8 +216,8 @@ export class NetlinkChannel {
     if (i === -1) return;
     this.inFlight.splice(i, 1);
     clearTimeout(b.timer);
-    for (let j = 0; j < b.count; j++) b.results[j] ??= missing;
-    b.resolve(b.results as RouteResult[]);
+    for (let j = b.offset; j < b.offset + b.count; j++) b.results[j] ??= missing;
+    b.resolve();
   }
 
   private failInFlight(message: string): void {
@@ -249,7 +262,7 @@ export class NetlinkChannel {
       const b = this.inFlight.find((x) => ev.seq - x.firstSeq >= 0 && ev.seq - x.firstSeq < x.count);
       if (!b) continue;
       const j = ev.seq - b.firstSeq;
-      if (ev.kind === 'error') b.results[j] = { ok: false, errno: ev.errno, ...(ev.message ? { message: ev.message } : {}) };
+      if (ev.kind === 'error') b.results[b.offset + j] = { ok: false, errno: ev.errno, ...(ev.message ? { message: ev.message } : {}) };
       // The batch's last answer: requests of the batch without an error report succeeded.
       if (j === b.count - 1) this.finish(b, OK);
     }

@@ -21,10 +21,10 @@ import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netli
 import { NetlinkChannel, type RouteResult } from './channel.ts';
 import { InterfaceTable, globMatch } from './interfaces.ts';
 import { KernelView, routeKey } from './kernel-view.ts';
-import { NextHopCache, desiredRoute, sameRoute, type Desired, type ProgramSettings, type Verdicts } from './resolve.ts';
-import { RouteForms, formOf, routeOf, type RouteForm } from './route-form.ts';
+import { NextHopCache, WantedForms, desiredForm, sameRoute, type DesiredForm, type ProgramSettings, type Verdicts } from './resolve.ts';
+import { formOf, fullAddressInto, routeOf, type RouteForm } from './route-form.ts';
 import { prefixToString } from '../bgp/messages/nlri.ts';
-import { RTMGRP, RTN, RTPROT, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
+import { RTMGRP, RTN, RTPROT, RouteRequests, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
 import { RTM } from './rtnetlink/constants.ts';
 import type { NlMessage } from './rtnetlink/nlmsg.ts';
 
@@ -72,24 +72,18 @@ export interface ProgrammedRoute {
   batch?: number;
 }
 
-/** One change for the kernel, the destination it is for, and that destination's record (so the
- *  answer needs no lookup by key). Its route message is in the batch's `sends`, not here: the
- *  request lives until the kernel answers, the message only until it is encoded. */
-interface KernelRequest {
-  op: 'replace' | 'del';
-  destKey: string;
-  record: ProgrammedRoute | undefined;
-  /** For a delete: the form it deletes (the record forgets the route only if it still has it). */
-  form?: RouteForm;
-}
-
-/** A batch being planned: its requests, and the route message each sends (same order). */
+/** A batch being planned: its requests, encoded as they are planned, and per request (same
+ *  order) its op, the destination's record (so the answer needs no lookup by key) and, for a
+ *  delete, the form it deletes (the record forgets the route only if it still has it). Parallel
+ *  arrays: no object per request. */
 interface Outbox {
-  requests: KernelRequest[];
-  sends: { op: 'replace' | 'del'; route: RouteMessage }[];
+  requests: RouteRequests;
+  ops: ('replace' | 'del')[];
+  records: ProgrammedRoute[];
+  deletes: (RouteForm | undefined)[];
 }
 
-const NO_ROUTE: Desired = { kind: 'none', why: 'no route' };
+const NO_ROUTE: DesiredForm = { kind: 'none', why: 'no route' };
 
 export interface KernelStats {
   overruns: number;
@@ -133,7 +127,10 @@ export class KernelSync {
   private flushScheduled = false;
   /** Adopted routes of ours found at start, kept until convergence (destKey → route). */
   private adopted = new Map<string, RouteForm>();
-  private readonly forms = new RouteForms();
+  private readonly forms = new WantedForms();
+  /** A request's destination address, written here and copied into the request. */
+  private readonly dst4 = new Uint8Array(4);
+  private readonly dst16 = new Uint8Array(16);
   private pruneTimer?: NodeJS.Timeout;
   private pruneRequested?: string;
   private resyncing = false;
@@ -494,7 +491,7 @@ export class KernelSync {
 
   /** Plans `keys` and sends the changes; never rejects (a failed send fails its routes). */
   private async programBatch(keys: string[]): Promise<void> {
-    const out: Outbox = { requests: [], sends: [] };
+    const out: Outbox = { requests: new RouteRequests(keys.length), ops: [], records: [], deletes: [] };
     for (const destKey of keys) {
       const current = this.programmed.get(destKey);
       if (current?.batch !== undefined) {
@@ -503,20 +500,16 @@ export class KernelSync {
       }
       this.plan(destKey, current, out);
     }
-    const requests = out.requests;
-    if (!requests.length) return;
+    const { ops, records, deletes } = out;
+    if (!ops.length) return;
     const batch = ++this.batchesSent;
-    for (const req of requests) if (req.record) req.record.batch = batch;
-    // Never rejects: a request that could not be sent or encoded has a failed result. The route
-    // messages go to the channel only: kept here until the answer, they were promoted by the
-    // young collector and died old (~10 MiB of old garbage per 100k routes).
-    const sending = this.channel!.routes(out.sends);
-    out.sends = [];
-    const results = await sending;
+    for (const record of records) record.batch = batch;
+    // Never rejects: a request that could not be sent has a failed result.
+    const results = await this.channel!.send(out.requests);
     // Answered: each record whose last request this batch carried may be planned again (each
     // record for itself: with several batches in flight, no order of answers is assumed).
-    for (const req of requests) if (req.record?.batch === batch) req.record.batch = undefined;
-    requests.forEach((req, i) => this.onResult(req, results[i]!));
+    for (const record of records) if (record.batch === batch) record.batch = undefined;
+    for (let i = 0; i < ops.length; i++) this.onResult(ops[i]!, records[i]!, deletes[i], results[i]!);
     if (this.waiting.length) {
       for (const k of this.waiting) this.dirty.add(k);
       this.waiting = [];
@@ -524,37 +517,37 @@ export class KernelSync {
     }
   }
 
-  private onResult(req: KernelRequest, r: RouteResult): void {
-    if (req.op === 'del') {
+  private onResult(op: 'replace' | 'del', record: ProgrammedRoute, deleted: RouteForm | undefined, r: RouteResult): void {
+    if (op === 'del') {
       this.stats.removals++;
-      const p = this.programmed.get(req.destKey);
-      if (p && p.form === req.form) this.programmed.delete(req.destKey);
+      const p = this.programmed.get(record.destKey);
+      if (p && p.form === deleted) this.programmed.delete(record.destKey);
       return;
     }
     // The request's own record: while its batch is unanswered the destination is not planned
     // again, so the record is not replaced (a record dropped meanwhile is garbage either way).
-    const p = req.record;
-    if (!p) return;
     if (r.ok) {
       this.stats.installs++;
-      p.state = 'installed';
-      p.error = undefined;
-      if (this.adopted.size) this.adopted.delete(req.destKey);
-    } else {
-      this.stats.failures++;
-      p.state = 'failed';
-      p.error = `${r.message ?? 'kernel error'}${r.errno ? ` (errno ${r.errno})` : ''}`;
-      this.log.warn({ prefix: formatNlri(p.nlri), error: p.error }, 'kernel route not installed');
-    }
+      record.state = 'installed';
+      record.error = undefined;
+      if (this.adopted.size) this.adopted.delete(record.destKey);
+    } else this.failed(record, `${r.message ?? 'kernel error'}${r.errno ? ` (errno ${r.errno})` : ''}`);
+  }
+
+  private failed(record: ProgrammedRoute, error: string): void {
+    this.stats.failures++;
+    record.state = 'failed';
+    record.error = error;
+    this.log.warn({ prefix: formatNlri(record.nlri), error }, 'kernel route not installed');
   }
 
   /** What to send the kernel for one destination (replace, delete, or nothing): added to `out`. */
   private plan(destKey: string, current: ProgrammedRoute | undefined, out: Outbox): void {
     const dest = this.rib.loc.get(destKey);
-    let desired: Desired = NO_ROUTE;
+    let desired: DesiredForm = NO_ROUTE;
     if (dest) {
       this.exportVerdicts.reset(dest);
-      desired = desiredRoute(dest, this.exportVerdicts, this.ifaces, this.view, this.programSettings, this.nextHops);
+      desired = desiredForm(dest, this.exportVerdicts, this.ifaces, this.view, this.programSettings, this.nextHops, this.forms);
     }
     const installed = current?.form && current.state === 'installed' ? current.form : undefined;
     if (desired.kind !== 'route') {
@@ -571,29 +564,47 @@ export class KernelSync {
       else this.programmed.delete(destKey);
       return;
     }
-    const route = desired.route;
-    if (installed && sameRoute(installed, route)) {
+    const form = desired.form;
+    if (installed && sameRoute(installed, form)) {
       this.adopted.delete(destKey); // an adopted route that is exactly what we want: ours again
       return;
     }
     // Never overwrite a route another protocol owns (Felix's, an operator's).
-    const clash = this.view.otherWithSameKey(route.family, route.dst, route.dstLength, route.priority ?? 0);
+    const nlri = dest!.nlri;
+    const clash = this.view.hasOthersOfLength(form.family, nlri.length) ? this.view.otherWithSameKey(form.family, this.addressOf(nlri, form.family), nlri.length, form.priority ?? 0) : undefined;
     if (clash) {
       if (installed) this.remove(current!, installed, out);
       this.record(destKey, current, dest!, 'failed', undefined, `the kernel has this route from protocol ${clash.protocol}: left alone`, false);
       return;
     }
     // A different metric is a different kernel route: remove the old one.
-    if (installed && (installed.priority ?? 0) !== (route.priority ?? 0)) this.remove(current!, installed, out);
-    const record = this.record(destKey, current, dest!, 'pending', this.forms.of(route), undefined, desired.recursive === true);
-    out.requests.push({ op: 'replace', destKey, record });
-    out.sends.push({ op: 'replace', route });
+    if (installed && (installed.priority ?? 0) !== (form.priority ?? 0)) this.remove(current!, installed, out);
+    const record = this.record(destKey, current, dest!, 'pending', form, undefined, desired.recursive);
+    this.request(out, 'replace', record, form);
   }
 
   /** A delete of the route `form` makes with the record's prefix. */
   private remove(record: ProgrammedRoute, form: RouteForm, out: Outbox): void {
-    out.requests.push({ op: 'del', destKey: record.destKey, record, form });
-    out.sends.push({ op: 'del', route: routeOf(form, record.nlri) });
+    this.request(out, 'del', record, form);
+  }
+
+  /** Encodes one request into the batch; a route the wire format cannot carry (a next hop of
+   *  the other family) fails its record, and nothing is sent for it. */
+  private request(out: Outbox, op: 'replace' | 'del', record: ProgrammedRoute, form: RouteForm): void {
+    try {
+      out.requests.addBody(op, form, this.addressOf(record.nlri, form.family), record.nlri.length);
+    } catch (err) {
+      this.failed(record, `netlink request not encoded: ${(err as Error).message}`);
+      return;
+    }
+    out.ops.push(op);
+    out.records.push(record);
+    out.deletes.push(op === 'del' ? form : undefined);
+  }
+
+  /** A prefix's full address in a scratch array: valid until the next call. */
+  private addressOf(nlri: Nlri, family: 2 | 10): Uint8Array {
+    return fullAddressInto(nlri, family === 2 ? this.dst4 : this.dst16);
   }
 
   /** The record of one destination, updated in place (one object per destination for as long as

@@ -73,6 +73,12 @@ export class KernelView {
     }
   }
 
+  /** Has another protocol a route of this family and prefix length? Most of our routes have a
+   *  length no other route has: no key (nor address) to build for them. */
+  hasOthersOfLength(family: number, dstLength: number): boolean {
+    return this.othersOfLength[lengthSlot(family, dstLength)] !== 0;
+  }
+
   /** Another protocol's route that is the same kernel route as ours would be (family,
    *  destination, length, metric): we must not overwrite it. */
   otherWithSameKey(family: number, dst: Uint8Array | undefined, dstLength: number, priority: number): RouteMessage | undefined {

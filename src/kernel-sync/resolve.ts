@@ -6,13 +6,15 @@
 // recursive`); ECMP sets as multipath routes; originated blackholes; the metric from policy.
 // Pure: the caller passes the interfaces, the kernel view and the export verdicts.
 import type { Nlri } from '../bgp/messages/types.ts';
-import { KeyNlri } from '../rib/prefix-key.ts';
 import type { Destination, Path } from '../rib/types.ts';
 import type { PolicyVerdict } from '../policy/types.ts';
 import type { InterfaceTable } from './interfaces.ts';
 import type { KernelView } from './kernel-view.ts';
 import { RTN, RT_SCOPE } from './rtnetlink/index.ts';
 import type { NextHop, RouteMessage } from './rtnetlink/index.ts';
+import { RouteForms, routeOf, type RouteForm } from './route-form.ts';
+
+export { fullAddress } from './route-form.ts';
 
 export interface ProgramSettings {
   protocol: number;
@@ -44,15 +46,48 @@ export function desiredRoute(
   cfg: ProgramSettings,
   nextHops: NextHopCache = new NextHopCache(),
 ): Desired {
+  const wanted = desiredForm(dest, verdicts, ifaces, view, cfg, nextHops);
+  if (wanted.kind !== 'route') return wanted;
+  return { kind: 'route', route: routeOf(wanted.form, dest.nlri), recursive: wanted.recursive };
+}
+
+/** What desiredForm answers for a route to install: its form (shared by the routes that say the
+ *  same; the prefix is the destination's) and whether a next hop was resolved recursively. */
+export interface WantedForm {
+  readonly kind: 'route';
+  readonly form: RouteForm;
+  readonly recursive: boolean;
+}
+
+export type DesiredForm = WantedForm | Exclude<Desired, { kind: 'route' }>;
+
+const NO_ROUTE = { kind: 'none', why: 'no route' } as const;
+const NOT_A_BLACKHOLE = { kind: 'none', why: 'originated route (not a blackhole)' } as const;
+
+/**
+ * desiredRoute without building the route: the kernel route one destination should have, as a
+ * shared form. Programming writes the netlink request straight from the form and the prefix; a
+ * route message, its address array and the answer's wrapper per route were most of what
+ * planning allocated (~370 bytes a route at 100k routes).
+ */
+export function desiredForm(
+  dest: Destination,
+  verdicts: Verdicts,
+  ifaces: InterfaceTable,
+  view: KernelView,
+  cfg: ProgramSettings,
+  nextHops: NextHopCache = new NextHopCache(),
+  forms: WantedForms = new WantedForms(),
+): DesiredForm {
   const best = dest.decision.best;
-  if (!best) return { kind: 'none', why: 'no route' };
+  if (!best) return NO_ROUTE;
   const bestVerdict = verdicts.get(best);
   if (!bestVerdict?.accept) return { kind: 'none', why: bestVerdict ? `kernel export policy: ${bestVerdict.decidedBy}` : 'not exported' };
   const family = dest.family === 'ipv4-unicast' ? 2 : 10;
-  const base = { family, dst: fullAddress(dest.nlri, family), dstLength: dest.nlri.length, metric: bestVerdict.metric ?? cfg.metric } as const;
+  const priority = priorityOf(family, bestVerdict.metric ?? cfg.metric);
   if (best.source === 'originated') {
-    if (!best.blackhole) return { kind: 'none', why: 'originated route (not a blackhole)' };
-    return { kind: 'route', route: route(base, cfg, { routeType: RTN.BLACKHOLE }) };
+    if (!best.blackhole) return NOT_A_BLACKHOLE;
+    return forms.of(family, cfg, priority, RTN.BLACKHOLE, undefined, undefined, 0, undefined, false);
   }
   if (best.source !== 'bgp') return { kind: 'none', why: `the best route is a ${best.source} route` };
   // One path, the usual case: its next hop, without the ECMP bookkeeping below (and without
@@ -60,7 +95,7 @@ export function desiredRoute(
   if (dest.pathCount <= 1 || dest.decision.multipath.length <= 1) {
     const hop = nextHops.resolve(best, bestVerdict, ifaces, view, cfg);
     if (typeof hop === 'string') return { kind: 'unresolved', why: hop };
-    return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, gateway: hop.gateway, oif: hop.oif, flags: hop.flags }), recursive: hop.recursive === true };
+    return forms.of(family, cfg, priority, RTN.UNICAST, hop.gateway, hop.oif, hop.flags, undefined, hop.recursive === true);
   }
   // BIRD's `merge paths`: every accepted member of the ECMP set becomes a next hop.
   const members = dest.decision.multipath.filter((p) => p.source === 'bgp' && verdicts.get(p)?.accept);
@@ -79,9 +114,39 @@ export function desiredRoute(
   if (hops.length === 0) return { kind: 'unresolved', why: problems.join('; ') || 'no next hop' };
   if (hops.length === 1) {
     const h = hops[0]!;
-    return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, gateway: h.gateway, oif: h.oif, flags: h.flags }), recursive };
+    return forms.of(family, cfg, priority, RTN.UNICAST, h.gateway, h.oif, h.flags, undefined, recursive);
   }
-  return { kind: 'route', route: route(base, cfg, { routeType: RTN.UNICAST, multipath: hops }), recursive };
+  return forms.of(family, cfg, priority, RTN.UNICAST, undefined, undefined, 0, hops, recursive);
+}
+
+/**
+ * The answers desiredForm gives, shared: consecutive routes that say the same (one peer's
+ * routes through one next hop) get one form and one answer object. The fields are written into a
+ * scratch object and compared with the last form, so a route that matches allocates nothing.
+ */
+export class WantedForms {
+  private readonly forms = new RouteForms();
+  private readonly scratch = { family: 2 as 2 | 10, table: 0, protocol: 0, scope: 0, routeType: 0, flags: 0, gateway: undefined as Uint8Array | undefined, oif: undefined as number | undefined, priority: undefined as number | undefined, multipath: undefined as readonly NextHop[] | undefined };
+  private last: WantedForm | undefined;
+
+  of(family: 2 | 10, cfg: ProgramSettings, priority: number, routeType: number, gateway: Uint8Array | undefined, oif: number | undefined, flags: number, multipath: readonly NextHop[] | undefined, recursive: boolean): WantedForm {
+    const s = this.scratch;
+    s.family = family;
+    s.table = cfg.table;
+    s.protocol = cfg.protocol;
+    s.scope = routeType === RTN.UNICAST && gateway === undefined && !multipath ? RT_SCOPE.LINK : RT_SCOPE.UNIVERSE;
+    s.routeType = routeType;
+    s.flags = flags;
+    s.gateway = gateway;
+    s.oif = oif;
+    s.priority = priority || undefined;
+    s.multipath = multipath;
+    const form = this.forms.of(s);
+    const last = this.last;
+    if (last && last.form === form && last.recursive === recursive) return last;
+    this.last = { kind: 'route', form, recursive };
+    return this.last;
+  }
 }
 
 type ResolvedHop = NextHop & { recursive?: true };
@@ -141,38 +206,6 @@ function resolveNextHop(path: Path, verdict: PolicyVerdict, ifaces: InterfaceTab
   return { gateway: via.gateway ?? nh, oif: via.oif, flags: via.gateway ? via.flags & RTNH_F_ONLINK : 0, weight: 1, recursive: true };
 }
 
-function route(
-  base: { family: 2 | 10; dst: Uint8Array; dstLength: number; metric: number },
-  cfg: ProgramSettings,
-  hop: { routeType: number; gateway?: Uint8Array; oif?: number; flags?: number; multipath?: NextHop[] },
-): RouteMessage {
-  const priority = priorityOf(base);
-  // One literal with every field (absent ones undefined, which the encoder and sameRoute read as
-  // absent): one object per programmed route, whose fields all fit in it. Added afterwards, the
-  // optional ones took a second, out-of-object store per route (~40 B at 100k routes).
-  return {
-    type: 'route',
-    family: base.family,
-    dstLength: base.dstLength,
-    srcLength: 0,
-    tos: 0,
-    table: cfg.table,
-    protocol: cfg.protocol,
-    scope: hop.routeType === RTN.UNICAST && hop.gateway === undefined && !hop.multipath ? RT_SCOPE.LINK : RT_SCOPE.UNIVERSE,
-    routeType: hop.routeType,
-    flags: hop.flags ?? 0,
-    dst: base.dst,
-    gateway: hop.gateway,
-    oif: hop.oif,
-    priority: priority || undefined,
-    multipath: hop.multipath,
-    unknown: NO_UNKNOWN,
-  };
-}
-
-/** Routes we build carry no attributes we do not know; one frozen empty list serves them all. */
-const NO_UNKNOWN = Object.freeze([]) as unknown as RouteMessage['unknown'];
-
 /** IPv6 metric the kernel gives a route sent without RTA_PRIORITY (IP6_RT_PRIO_USER). */
 const IP6_RT_PRIO_USER = 1024;
 
@@ -181,8 +214,8 @@ const IP6_RT_PRIO_USER = 1024;
  * for 1024 outright — otherwise our key for the route (clash check, adoption, re-install after a
  * delete) is not the kernel's, and NLM_F_REPLACE overwrites another protocol's IPv6 route.
  */
-function priorityOf(base: { family: 2 | 10; metric: number }): number {
-  return base.metric || (base.family === 10 ? IP6_RT_PRIO_USER : 0);
+function priorityOf(family: 2 | 10, metric: number): number {
+  return metric || (family === 10 ? IP6_RT_PRIO_USER : 0);
 }
 
 /** What sameRoute compares: a route, or the form of a programmed one (route-form.ts). */
@@ -190,6 +223,7 @@ export type RouteSayings = Pick<RouteMessage, 'routeType' | 'priority' | 'table'
 
 /** Do two kernel routes say the same thing (so no rewrite is needed)? */
 export function sameRoute(a: RouteSayings, b: RouteSayings): boolean {
+  if (a === b) return true; // one shared form (route-form.ts)
   if (a.routeType !== b.routeType || (a.priority ?? 0) !== (b.priority ?? 0) || a.table !== b.table) return false;
   const hopsA = a.multipath ?? (a.oif !== undefined || a.gateway ? [{ gateway: a.gateway, oif: a.oif ?? 0, flags: a.flags & RTNH_F_ONLINK, weight: 1 }] : []);
   const hopsB = b.multipath ?? (b.oif !== undefined || b.gateway ? [{ gateway: b.gateway, oif: b.oif ?? 0, flags: b.flags & RTNH_F_ONLINK, weight: 1 }] : []);
@@ -201,19 +235,6 @@ function sameHop(a: NextHop, b: NextHop): boolean {
   const gb = b.gateway;
   const sameGateway = ga === gb || (!!ga && !!gb && ga.length === gb.length && ga.every((x, i) => x === gb[i]));
   return sameGateway && a.oif === b.oif && (a.flags & RTNH_F_ONLINK) === (b.flags & RTNH_F_ONLINK);
-}
-
-export function fullAddress(nlri: Nlri, family: 2 | 10): Uint8Array {
-  const size = family === 2 ? 4 : 16;
-  // A prefix the RIB keeps by its key: the octets straight from the key, no array in between.
-  if (nlri instanceof KeyNlri) return nlri.addressInto(new Uint8Array(size));
-  // All bytes there (a /32, a /128, or a prefix whose NLRI carried them): the NLRI's own bytes
-  // serve, since nothing writes to a route's address.
-  const bytes = nlri.address;
-  if (bytes.length === size) return bytes;
-  const out = new Uint8Array(size);
-  out.set(bytes.subarray(0, size));
-  return out;
 }
 
 function pathName(path: Path): string {

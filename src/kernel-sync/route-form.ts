@@ -6,7 +6,7 @@
 // marked: 9 % of an install's CPU). The RouteMessage a request needs is built when it is sent.
 import type { Nlri } from '../bgp/messages/types.ts';
 import type { NextHop, RouteFamily, RouteMessage } from './rtnetlink/index.ts';
-import { fullAddress } from './resolve.ts';
+import { KeyNlri } from '../rib/prefix-key.ts';
 
 export interface RouteForm {
   readonly family: RouteFamily;
@@ -23,7 +23,7 @@ export interface RouteForm {
 }
 
 /** The form of a route (a new object: see RouteForms for a shared one). */
-export function formOf(r: RouteMessage): RouteForm {
+export function formOf(r: FormFields): RouteForm {
   return { family: r.family, table: r.table, protocol: r.protocol, scope: r.scope, routeType: r.routeType, flags: r.flags, gateway: r.gateway, oif: r.oif, priority: r.priority, multipath: r.multipath };
 }
 
@@ -52,10 +52,36 @@ export function routeOf(form: RouteForm, nlri: Nlri): RouteMessage {
 /** A built route carries no attributes we do not know; one frozen empty list serves them all. */
 const NO_UNKNOWN = Object.freeze([]) as unknown as RouteMessage['unknown'];
 
-/** Does `r` say exactly what `form` says (a multipath set: the same array)? */
-export function hasForm(r: RouteMessage, form: RouteForm): boolean {
+/** What a route says besides its prefix, as a route or a form being built (resolve.ts fills one
+ *  scratch object per route and asks RouteForms for the shared form that says the same). */
+export interface FormFields {
+  readonly family: RouteFamily;
+  readonly table: number;
+  readonly protocol: number;
+  readonly scope: number;
+  readonly routeType: number;
+  readonly flags: number;
+  readonly gateway?: Uint8Array | undefined;
+  readonly oif?: number | undefined;
+  readonly priority?: number | undefined;
+  readonly multipath?: readonly NextHop[] | undefined;
+}
+
+/** Does `r` say exactly what `form` says (multipath sets: the same hops, in the same order)? */
+export function hasForm(r: FormFields, form: RouteForm): boolean {
   return r.family === form.family && r.table === form.table && r.protocol === form.protocol && r.scope === form.scope && r.routeType === form.routeType &&
-    r.flags === form.flags && r.oif === form.oif && r.priority === form.priority && r.multipath === form.multipath && sameGateway(r.gateway, form.gateway);
+    r.flags === form.flags && r.oif === form.oif && r.priority === form.priority && sameGateway(r.gateway, form.gateway) && sameHops(r.multipath, form.multipath);
+}
+
+function sameHops(a: readonly NextHop[] | undefined, b: readonly NextHop[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.oif !== y.oif || x.flags !== y.flags || x.weight !== y.weight || x.via !== y.via || !sameGateway(x.gateway, y.gateway)) return false;
+  }
+  return true;
 }
 
 function sameGateway(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
@@ -66,13 +92,40 @@ function sameGateway(a: Uint8Array | undefined, b: Uint8Array | undefined): bool
 }
 
 /** Forms shared by consecutive routes that say the same (the routes of one peer, one next hop):
- *  the last form made is reused while routes match it. */
+ *  the last form made is reused while routes match it. `r` may be a scratch object the caller
+ *  refills: a new form copies its fields. */
 export class RouteForms {
   private last: RouteForm | undefined;
 
-  of(r: RouteMessage): RouteForm {
+  of(r: FormFields): RouteForm {
     if (this.last && hasForm(r, this.last)) return this.last;
     this.last = formOf(r);
     return this.last;
   }
+}
+
+export function fullAddress(nlri: Nlri, family: 2 | 10): Uint8Array {
+  const size = family === 2 ? 4 : 16;
+  // A prefix the RIB keeps by its key: the octets straight from the key, no array in between.
+  if (nlri instanceof KeyNlri) return nlri.addressInto(new Uint8Array(size));
+  // All bytes there (a /32, a /128, or a prefix whose NLRI carried them): the NLRI's own bytes
+  // serve, since nothing writes to a route's address.
+  const bytes = nlri.address;
+  if (bytes.length === size) return bytes;
+  const out = new Uint8Array(size);
+  out.set(bytes.subarray(0, size));
+  return out;
+}
+
+/** The full address of a prefix (4 or 16 octets, bits past the length cleared) written into
+ *  `out`, which it returns: a request's destination without an array per route. */
+export function fullAddressInto(nlri: Nlri, out: Uint8Array): Uint8Array {
+  out.fill(0);
+  if (nlri instanceof KeyNlri) return nlri.addressInto(out);
+  const bytes = nlri.address;
+  const n = Math.min(bytes.length, out.length, (nlri.length + 7) >> 3);
+  for (let i = 0; i < n; i++) out[i] = bytes[i]!;
+  const rest = nlri.length & 7;
+  if (rest && n === (nlri.length + 7) >> 3) out[n - 1]! &= (0xff << (8 - rest)) & 0xff;
+  return out;
 }

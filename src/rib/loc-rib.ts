@@ -81,6 +81,12 @@ function isPathList(held: Path | readonly Path[]): held is readonly Path[] {
 export class LocRib {
   private readonly dests = new Map<string, LocDestination>();
   private readonly ctx: DecisionContext;
+  /** The destination key pathFrom last looked up, and what it found there (undefined: none).
+   *  A received route is looked up (its peer's earlier path) and then put in or taken out of
+   *  the same destination: the second lookup uses this, one hash-table probe a route instead of
+   *  two. Every change to the table forgets it. */
+  private probedKey: string | undefined;
+  private probed: LocDestination | undefined;
 
   constructor(ctx: DecisionContext) {
     this.ctx = ctx;
@@ -102,6 +108,8 @@ export class LocRib {
    *  path id, if any): a received route found where it lives (adj-rib-in.ts). */
   pathFrom(destKey: string, peerId: number, key: string): Path | undefined {
     const dest = this.dests.get(destKey);
+    this.probedKey = destKey;
+    this.probed = dest;
     if (!dest) return undefined;
     const held = dest.held;
     if (!isPathList(held)) return isFrom(held, peerId, key) ? held : undefined;
@@ -119,10 +127,11 @@ export class LocRib {
    * given. Returns the destination when its advertised result changed.
    */
   upsert(path: Path, prefix: Nlri, replaces?: Path): Destination | undefined {
-    const dest = this.dests.get(path.destKey);
+    const dest = this.lookup(path.destKey);
     if (!dest) {
       const created = new LocDestination(KeyNlri.of(prefix), path);
       this.dests.set(path.destKey, created);
+      this.probedKey = undefined;
       if (path.ineligible === undefined) return created; // its one path is best: a change
       created.verdict = decide([path], this.ctx); // no best, as before: no change
       return undefined;
@@ -140,7 +149,7 @@ export class LocRib {
 
   /** Remove a path; returns the destination when its advertised result changed. */
   remove(path: Path): Destination | undefined {
-    const dest = this.dests.get(path.destKey);
+    const dest = this.lookup(path.destKey);
     if (!dest) return undefined;
     const { held, verdict } = dest;
     if (!isPathList(held)) {
@@ -149,14 +158,23 @@ export class LocRib {
       dest.held = [];
       dest.verdict = EMPTY;
       this.dests.delete(path.destKey);
+      this.probedKey = undefined;
       return verdict === undefined || verdict.best !== undefined ? dest : undefined;
     }
     const i = held.indexOf(path);
     if (i < 0) return undefined;
     dest.held = held.length === 2 ? held[1 - i]! : removed(held, i);
     const changed = this.redecide(dest, held, verdict);
-    if (dest.pathCount === 0) this.dests.delete(path.destKey);
+    if (dest.pathCount === 0) {
+      this.dests.delete(path.destKey);
+      this.probedKey = undefined;
+    }
     return changed ? dest : undefined;
+  }
+
+  /** The destination under `destKey`: the one pathFrom just found, or a lookup. */
+  private lookup(destKey: string): LocDestination | undefined {
+    return destKey === this.probedKey ? this.probed : this.dests.get(destKey);
   }
 
   /** Re-run the decision (e.g. a path's stale flag or a tie-break input changed). */

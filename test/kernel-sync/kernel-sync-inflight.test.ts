@@ -3,14 +3,15 @@
 // not planned again until that answer is in (its record is not yet what the kernel has), and
 // then it is, with what the Loc-RIB wants by then. Answers may come back in any order: each
 // record tracks its own batch, so none is left waiting for an answer that already came. The
-// channel is a fake whose answers the test gives; nothing is sent to a kernel.
+// channel is a fake whose answers the test gives; nothing is sent to a kernel. It reads the
+// requests back from the bytes KernelSync encoded.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventEmitter } from 'node:events';
 import { KernelSync, type KernelSyncOptions } from '../../src/kernel-sync/kernel-sync.ts';
 import { ACCEPT_ALL } from '../../src/policy/compile.ts';
 import { prefixKey } from '../../src/rib/prefix-key.ts';
-import { RTPROT, type RouteMessage } from '../../src/kernel-sync/rtnetlink/index.ts';
+import { RTPROT, decodeNetlink, type RouteMessage, type RouteRequests } from '../../src/kernel-sync/rtnetlink/index.ts';
 import type { RouteResult } from '../../src/kernel-sync/channel.ts';
 import type { Destination } from '../../src/rib/types.ts';
 import type { Rib } from '../../src/rib/rib.ts';
@@ -40,7 +41,12 @@ function setup(): { k: KernelSync; loc: Map<string, Destination>; calls: Call[];
   for (const a of ifs.addresses()) k.ifaces.applyAddr('new', { type: 'addr', family: a.family, index: a.index, prefixLength: a.prefixLength, flags: 0, scope: 0, address: a.address });
   const calls: Call[] = [];
   (k as unknown as Internals).channel = {
-    routes: (requests: Call['requests']) => new Promise<RouteResult[]>((resolve) => {
+    send: (encoded: RouteRequests) => new Promise<RouteResult[]>((resolve) => {
+      const requests = decodeNetlink(encoded.bytes(0, encoded.count)).map((ev) => {
+        assert.ok(ev.kind === 'new' || ev.kind === 'del');
+        return { op: ev.kind === 'new' ? 'replace' : 'del', route: ev.message as RouteMessage };
+      });
+      assert.equal(requests.length, encoded.count);
       calls.push({ requests, answer: (ok = true) => resolve(requests.map(() => (ok ? { ok: true } : { ok: false, errno: 101, message: 'unreachable' }))) });
     }),
   };
@@ -98,5 +104,20 @@ describe('KernelSync: batches in flight', () => {
     calls[2]!.answer();
     for (let i = 0; i < 5; i++) await turn();
     assert.deepEqual(k.counts(), { pending: 0, installed: 1001, failed: 0, unresolved: 0 });
+  });
+
+  it('a route the wire format cannot carry fails alone: the rest of its batch is sent', async () => {
+    const { k, calls, want } = setup();
+    // An IPv4 route via an IPv6 next hop on eth0's subnet: RTA_GATEWAY of the wrong size (RFC 5549 needs RTA_VIA).
+    const odd = want('10.9.0.0/24', 'fd00::2');
+    const fine = want('10.8.0.0/24', '10.0.0.2');
+    await turn();
+    assert.deepEqual(calls.map(text), [['replace 10.8.0.0/24 via 10.0.0.2']]);
+    assert.equal(k.programmed.get(odd)?.state, 'failed');
+    assert.match(k.programmed.get(odd)?.error ?? '', /netlink request not encoded: gateway is 16 bytes, the route's family needs 4/);
+    calls[0]!.answer();
+    for (let i = 0; i < 5; i++) await turn();
+    assert.equal(k.programmed.get(fine)?.state, 'installed');
+    assert.equal(k.stats.failures, 1);
   });
 });

@@ -8,7 +8,7 @@ import { writeAddr } from './addr.ts';
 import { LeWriter } from './le.ts';
 import { writeLink } from './link.ts';
 import { beginMessage, finishMessage } from './nlmsg.ts';
-import { writeRoute } from './route.ts';
+import { checkRouteBody, writeRoute, writeRouteBody, type RouteBody } from './route.ts';
 import type { RouteMessage, RtMessage } from './types.ts';
 
 export type RouteOp = 'new' | 'replace' | 'del';
@@ -28,10 +28,70 @@ export function encodeRouteRequest(op: RouteOp, route: RouteMessage, seq: number
 /** The same request, appended to `w`: a batch of requests is one buffer and one sendto. */
 export function appendRouteRequest(w: LeWriter, op: RouteOp, route: RouteMessage, seq: number, opts: { ack?: boolean; pid?: number } = {}): void {
   const ack = (opts.ack ?? true) ? NLM_F.ACK : 0;
-  const modifiers = op === 'new' ? NLM_F.CREATE | NLM_F.EXCL : op === 'replace' ? NLM_F.CREATE | NLM_F.REPLACE : 0;
-  const start = beginMessage(w, op === 'del' ? RTM.DELROUTE : RTM.NEWROUTE, NLM_F.REQUEST | ack | modifiers, seq, opts.pid ?? 0);
+  const start = beginMessage(w, op === 'del' ? RTM.DELROUTE : RTM.NEWROUTE, NLM_F.REQUEST | ack | modifiersOf(op), seq, opts.pid ?? 0);
   writeRoute(w, route);
   finishMessage(w, start);
+}
+
+function modifiersOf(op: RouteOp): number {
+  return op === 'new' ? NLM_F.CREATE | NLM_F.EXCL : op === 'replace' ? NLM_F.CREATE | NLM_F.REPLACE : 0;
+}
+
+/** nlmsghdr: nlmsg_flags and nlmsg_seq, from a message's start. */
+const FLAGS_AT = 6;
+const SEQ_AT = 8;
+/** A route request's usual size: nlmsghdr, rtmsg, an IPv4 destination, gateway and interface. */
+const ROUTE_REQUEST_BYTES = 64;
+
+/**
+ * Route requests encoded back to back into one buffer, as the kernel reads them: the sender
+ * numbers each (nlmsg_seq) and asks for the acks it wants when it cuts them into datagrams
+ * (stamp), and sends slices of the buffer itself (bytes). Kernel sync writes a request straight
+ * from a route's shared form and its prefix: no route message per route.
+ */
+export class RouteRequests {
+  private readonly w: LeWriter;
+  /** Where each request starts. */
+  private readonly starts: number[] = [];
+
+  constructor(expected = 16) {
+    this.w = new LeWriter(Math.max(1, expected) * ROUTE_REQUEST_BYTES);
+  }
+
+  get count(): number {
+    return this.starts.length;
+  }
+
+  /** Appends a request for `route`. Throws RangeError, and appends nothing, for a route the
+   *  wire format cannot carry. */
+  add(op: RouteOp, route: RouteMessage): void {
+    const size = route.family === 2 ? 4 : 16;
+    if (route.srcLength > size * 8) throw new RangeError(`srcLength ${route.srcLength} too long for family ${route.family}`);
+    this.addBody(op, route, route.dst, route.dstLength, route.srcLength, route.tos);
+  }
+
+  /** Appends a request for the route `body` says, to `dst`/`dstLength` (see add). */
+  addBody(op: RouteOp, body: RouteBody, dst: Uint8Array | undefined, dstLength: number, srcLength = 0, tos = 0): void {
+    checkRouteBody(body, dst, dstLength);
+    const w = this.w;
+    const start = beginMessage(w, op === 'del' ? RTM.DELROUTE : RTM.NEWROUTE, NLM_F.REQUEST | modifiersOf(op), 0);
+    writeRouteBody(w, body, dst, dstLength, srcLength, tos);
+    finishMessage(w, start);
+    this.starts.push(start);
+  }
+
+  /** Numbers request `i` with `seq`; `ack`: it asks for an ack (NLM_F_ACK). */
+  stamp(i: number, seq: number, ack: boolean): void {
+    const at = this.starts[i]!;
+    this.w.patchU32(at + SEQ_AT, seq);
+    if (ack) this.w.orU16(at + FLAGS_AT, NLM_F.ACK);
+  }
+
+  /** Requests [from, to), one after another: a view of the buffer, not a copy. */
+  bytes(from: number, to: number): Uint8Array {
+    const all = this.w.written();
+    return all.subarray(this.starts[from] ?? all.length, to < this.starts.length ? this.starts[to]! : all.length);
+  }
 }
 
 export type DumpKind = 'route' | 'link' | 'addr';

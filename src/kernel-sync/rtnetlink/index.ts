@@ -4,7 +4,8 @@
 export * from './constants.ts';
 export { NetlinkDecodeError } from './errors.ts';
 export { decodeNetlink } from './decode.ts';
-export { type DumpKind, type RouteOp, appendRouteRequest, concatMessages, encodeDumpRequest, encodeKernelMessage, encodeRouteRequest } from './encode.ts';
+export { type DumpKind, type RouteOp, RouteRequests, appendRouteRequest, concatMessages, encodeDumpRequest, encodeKernelMessage, encodeRouteRequest } from './encode.ts';
 export { LeWriter } from './le.ts';
+export { type RouteBody, checkRouteBody } from './route.ts';
 export { type NlHeader, encodeDone, encodeError, splitMessages } from './nlmsg.ts';
 export type { AddrMessage, LinkMessage, NetlinkEvent, NextHop, RouteFamily, RouteMessage, RtMessage, UnknownAttribute, Via } from './types.ts';

@@ -165,6 +165,11 @@ export class LeWriter {
     this.view.setUint32(at, v, true);
   }
 
+  /** Sets `bits` in the u16 already written at `at` (a header's flags). */
+  orU16(at: number, bits: number): void {
+    this.view.setUint16(at, this.view.getUint16(at, true) | bits, true);
+  }
+
   finish(): Uint8Array {
     return this.buf.slice(0, this.length);
   }

@@ -123,25 +123,48 @@ function decodeMultipath(a: RawAttr, size: number): NextHop[] {
 /** Writes struct rtmsg + attributes. Throws RangeError for values that cannot be encoded. */
 export function writeRoute(w: LeWriter, route: RouteMessage): void {
   checkRoute(route);
-  const bigTable = route.table > 0xff;
-  w.u8(route.family);
-  w.u8(route.dstLength);
-  w.u8(route.srcLength);
-  w.u8(route.tos);
+  writeRouteBody(w, route, route.dst, route.dstLength, route.srcLength, route.tos);
+}
+
+/** What a route says besides its destination: a RouteMessage, or one of kernel sync's shared
+ *  route forms, written with a destination given apart (no RouteMessage built per route). */
+export interface RouteBody {
+  readonly family: RouteFamily;
+  readonly table: number;
+  readonly protocol: number;
+  readonly scope: number;
+  readonly routeType: number;
+  readonly flags: number;
+  readonly gateway?: Uint8Array | undefined;
+  readonly oif?: number | undefined;
+  readonly priority?: number | undefined;
+  readonly prefsrc?: Uint8Array | undefined;
+  readonly via?: Via | undefined;
+  readonly multipath?: readonly NextHop[] | undefined;
+}
+
+/** The bytes writeRoute writes for `body` with destination `dst`/`dstLength`. The caller has
+ *  checked the values (checkRouteBody): nothing is thrown half-way through a message. */
+export function writeRouteBody(w: LeWriter, body: RouteBody, dst: Uint8Array | undefined, dstLength: number, srcLength = 0, tos = 0): void {
+  const bigTable = body.table > 0xff;
+  w.u8(body.family);
+  w.u8(dstLength);
+  w.u8(srcLength);
+  w.u8(tos);
   // iproute2 convention: a table id that does not fit in 8 bits goes in RTA_TABLE, rtm_table UNSPEC.
-  w.u8(bigTable ? RT_TABLE.UNSPEC : route.table);
-  w.u8(route.protocol);
-  w.u8(route.scope);
-  w.u8(route.routeType);
-  w.u32(route.flags);
-  if (bigTable) writeAttrU32(w, RTA.TABLE, route.table);
-  if (route.dst !== undefined) writeAttr(w, RTA.DST, route.dst);
-  if (route.priority !== undefined) writeAttrU32(w, RTA.PRIORITY, route.priority);
-  if (route.prefsrc !== undefined) writeAttr(w, RTA.PREFSRC, route.prefsrc);
-  if (route.gateway !== undefined) writeAttr(w, RTA.GATEWAY, route.gateway);
-  if (route.via !== undefined) writeVia(w, route.via);
-  if (route.oif !== undefined) writeAttrU32(w, RTA.OIF, route.oif);
-  if (route.multipath !== undefined) writeMultipath(w, route.multipath);
+  w.u8(bigTable ? RT_TABLE.UNSPEC : body.table);
+  w.u8(body.protocol);
+  w.u8(body.scope);
+  w.u8(body.routeType);
+  w.u32(body.flags);
+  if (bigTable) writeAttrU32(w, RTA.TABLE, body.table);
+  if (dst !== undefined) writeAttr(w, RTA.DST, dst);
+  if (body.priority !== undefined) writeAttrU32(w, RTA.PRIORITY, body.priority);
+  if (body.prefsrc !== undefined) writeAttr(w, RTA.PREFSRC, body.prefsrc);
+  if (body.gateway !== undefined) writeAttr(w, RTA.GATEWAY, body.gateway);
+  if (body.via !== undefined) writeVia(w, body.via);
+  if (body.oif !== undefined) writeAttrU32(w, RTA.OIF, body.oif);
+  if (body.multipath !== undefined) writeMultipath(w, body.multipath);
 }
 
 function writeVia(w: LeWriter, via: Via): void {
@@ -152,7 +175,7 @@ function writeVia(w: LeWriter, via: Via): void {
   writeAttr(w, RTA.VIA, value);
 }
 
-function writeMultipath(w: LeWriter, hops: NextHop[]): void {
+function writeMultipath(w: LeWriter, hops: readonly NextHop[]): void {
   // Not NLA_F_NESTED: RTA_MULTIPATH is an array of rtnexthop structs, not nested TLVs.
   const start = w.length;
   w.u16(0);
@@ -171,16 +194,23 @@ function writeMultipath(w: LeWriter, hops: NextHop[]): void {
 }
 
 function checkRoute(route: RouteMessage): void {
-  const size = ADDRESS_LENGTH[route.family];
-  if (size === undefined) throw new RangeError(`route family ${route.family} is not AF_INET/AF_INET6`);
-  if (route.dstLength > size * 8) throw new RangeError(`dstLength ${route.dstLength} too long for family ${route.family}`);
+  checkRouteBody(route, route.dst, route.dstLength);
+  const size = ADDRESS_LENGTH[route.family]!;
   if (route.srcLength > size * 8) throw new RangeError(`srcLength ${route.srcLength} too long for family ${route.family}`);
-  checkAddress(route.dst, size, 'dst');
-  checkAddress(route.gateway, size, 'gateway');
-  checkAddress(route.prefsrc, size, 'prefsrc');
-  if (route.via !== undefined) checkVia(route.via);
-  if (route.multipath === undefined) return; // not `?? []`: an empty array per route checked
-  for (const hop of route.multipath) {
+}
+
+/** Throws RangeError for a route body and destination the wire format cannot carry (an address
+ *  of the wrong size for the family, a prefix length too long, a weight out of range). */
+export function checkRouteBody(body: RouteBody, dst: Uint8Array | undefined, dstLength: number): void {
+  const size = ADDRESS_LENGTH[body.family];
+  if (size === undefined) throw new RangeError(`route family ${body.family} is not AF_INET/AF_INET6`);
+  if (dstLength > size * 8) throw new RangeError(`dstLength ${dstLength} too long for family ${body.family}`);
+  checkAddress(dst, size, 'dst');
+  checkAddress(body.gateway, size, 'gateway');
+  checkAddress(body.prefsrc, size, 'prefsrc');
+  if (body.via !== undefined) checkVia(body.via);
+  if (body.multipath === undefined) return; // not `?? []`: an empty array per route checked
+  for (const hop of body.multipath) {
     checkAddress(hop.gateway, size, 'nexthop gateway');
     if (hop.via !== undefined) checkVia(hop.via);
     if (!Number.isInteger(hop.weight) || hop.weight < 1 || hop.weight > 256) {
