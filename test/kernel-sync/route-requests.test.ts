@@ -51,17 +51,27 @@ const op = fc.constantFrom<RouteOp>('new', 'replace', 'del');
 
 describe('RouteRequests', () => {
   it('numbered and cut into datagrams, its bytes are encodeRouteRequest\'s for each route, from a route or from its form and prefix', () => {
+    // A few routes; each request takes one of them to another destination (as the routes of one
+    // peer share one form: addBody encodes a form once and then writes only the destination).
+    const request = fc.tuple(op, fc.nat(), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.nat(128));
     fc.assert(
-      fc.property(fc.array(fc.tuple(op, route), { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 0xfffff000 }), fc.integer({ min: 1, max: 5 }), (requests, firstSeq, perDatagram) => {
+      fc.property(fc.array(route, { minLength: 1, maxLength: 3 }), fc.array(request, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 0xfffff000 }), fc.integer({ min: 1, max: 5 }), (routes, picks, firstSeq, perDatagram) => {
+        const forms = routes.map((r) => formOf(r));
+        const requests = picks.map(([o, i, bytes, length]): [RouteOp, RouteMessage, number] => {
+          const r = routes[i % routes.length]!;
+          const size = r.family === 2 ? 4 : 16;
+          const dstLength = length % (size * 8 + 1);
+          return [o, { ...r, dst: masked(bytes.subarray(0, size), dstLength), dstLength }, i % routes.length];
+        });
         const fromRoutes = new RouteRequests(2); // small: the buffer grows on the way
         const fromForms = new RouteRequests();
         // One scratch address per family for all of them, as kernel sync has.
         const scratch = { 2: new Uint8Array(4), 10: new Uint8Array(16) };
-        for (const [o, r] of requests) {
+        for (const [o, r, form] of requests) {
           fromRoutes.add(o, r);
-          // As kernel sync writes it: the form, and the prefix kept as its key.
+          // As kernel sync writes it: the shared form, and the prefix kept as its key.
           const nlri: Nlri = KeyNlri.of({ family: r.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast', length: r.dstLength, address: r.dst! });
-          fromForms.addBody(o, formOf(r), fullAddressInto(nlri, scratch[r.family]), r.dstLength);
+          fromForms.addBody(o, forms[form]!, fullAddressInto(nlri, scratch[r.family]), r.dstLength);
         }
         assert.equal(fromRoutes.count, requests.length);
         for (const encoded of [fromRoutes, fromForms]) {
@@ -96,15 +106,24 @@ describe('RouteRequests', () => {
     const requests = new RouteRequests();
     requests.add('replace', good(1));
     for (const r of bad) assert.throws(() => requests.add('replace', r), RangeError);
+    // From a form: the form checked when first used, the destination each time.
+    const form = formOf(good(3));
+    requests.addBody('replace', form, new Uint8Array([192, 0, 2, 3]), 32);
+    assert.throws(() => requests.addBody('replace', form, new Uint8Array(16), 32), RangeError);
+    assert.throws(() => requests.addBody('replace', form, new Uint8Array(4), 33), RangeError);
+    assert.throws(() => requests.addBody('replace', formOf(bad[0]!), new Uint8Array(4), 32), RangeError);
     requests.add('del', good(2));
-    assert.equal(requests.count, 2);
+    assert.equal(requests.count, 3);
     requests.stamp(0, 7, false);
-    requests.stamp(1, 8, true);
-    const events = decodeNetlink(requests.bytes(0, 2));
+    requests.stamp(1, 8, false);
+    requests.stamp(2, 9, true);
+    const events = decodeNetlink(requests.bytes(0, 3));
     assert.deepEqual(events.map((e) => [e.kind, e.seq, e.kind === 'new' || e.kind === 'del' ? [...(e.message as RouteMessage).dst!] : []]), [
       ['new', 7, [192, 0, 2, 1]],
-      ['del', 8, [192, 0, 2, 2]],
+      ['new', 8, [192, 0, 2, 3]],
+      ['del', 9, [192, 0, 2, 2]],
     ]);
-    assert.deepEqual([...requests.bytes(0, 2)], [...concat([encodeRouteRequest('replace', good(1), 7, { ack: false }), encodeRouteRequest('del', good(2), 8)])]);
+    const expected = [encodeRouteRequest('replace', good(1), 7, { ack: false }), encodeRouteRequest('replace', good(3), 8, { ack: false }), encodeRouteRequest('del', good(2), 9)];
+    assert.deepEqual([...requests.bytes(0, 3)], [...concat(expected)]);
   });
 });

@@ -8,7 +8,7 @@ import { writeAddr } from './addr.ts';
 import { LeWriter } from './le.ts';
 import { writeLink } from './link.ts';
 import { beginMessage, finishMessage } from './nlmsg.ts';
-import { checkRouteBody, writeRoute, writeRouteBody, type RouteBody } from './route.ts';
+import { checkRouteBody, routeBodyTemplate, writeRoute, writeRouteBody, type RouteBody, type RouteBodyTemplate } from './route.ts';
 import type { RouteMessage, RtMessage } from './types.ts';
 
 export type RouteOp = 'new' | 'replace' | 'del';
@@ -53,6 +53,9 @@ export class RouteRequests {
   private readonly w: LeWriter;
   /** Where each request starts. */
   private readonly starts: number[] = [];
+  /** The last body addBody encoded, and its bytes. */
+  private templateBody: RouteBody | undefined;
+  private template: RouteBodyTemplate | undefined;
 
   constructor(expected = 16) {
     this.w = new LeWriter(Math.max(1, expected) * ROUTE_REQUEST_BYTES);
@@ -67,16 +70,37 @@ export class RouteRequests {
   add(op: RouteOp, route: RouteMessage): void {
     const size = route.family === 2 ? 4 : 16;
     if (route.srcLength > size * 8) throw new RangeError(`srcLength ${route.srcLength} too long for family ${route.family}`);
-    this.addBody(op, route, route.dst, route.dstLength, route.srcLength, route.tos);
+    checkRouteBody(route, route.dst, route.dstLength);
+    const start = beginMessage(this.w, op === 'del' ? RTM.DELROUTE : RTM.NEWROUTE, NLM_F.REQUEST | modifiersOf(op), 0);
+    writeRouteBody(this.w, route, route.dst, route.dstLength, route.srcLength, route.tos);
+    this.end(start);
   }
 
-  /** Appends a request for the route `body` says, to `dst`/`dstLength` (see add). */
-  addBody(op: RouteOp, body: RouteBody, dst: Uint8Array | undefined, dstLength: number, srcLength = 0, tos = 0): void {
-    checkRouteBody(body, dst, dstLength);
+  /**
+   * Appends a request for the route `body` says, to `dst` (the family's full address) and
+   * `dstLength` (see add). `body` must not change afterwards: consecutive requests for one body
+   * (kernel sync's shared, frozen route forms) copy its bytes, encoded once, and write only the
+   * destination.
+   */
+  addBody(op: RouteOp, body: RouteBody, dst: Uint8Array, dstLength: number): void {
+    let t = this.template;
+    if (body !== this.templateBody || t === undefined) {
+      t = routeBodyTemplate(body);
+      this.template = t;
+      this.templateBody = body;
+    }
+    if (dst.length !== t.size || dstLength > t.size * 8) checkRouteBody(body, dst, dstLength); // throws
     const w = this.w;
     const start = beginMessage(w, op === 'del' ? RTM.DELROUTE : RTM.NEWROUTE, NLM_F.REQUEST | modifiersOf(op), 0);
-    writeRouteBody(w, body, dst, dstLength, srcLength, tos);
-    finishMessage(w, start);
+    const at = w.length;
+    w.bytes(t.bytes);
+    w.patchU8(at + t.dstLengthAt, dstLength);
+    w.patchBytes(at + t.dstAt, dst);
+    this.end(start);
+  }
+
+  private end(start: number): void {
+    finishMessage(this.w, start);
     this.starts.push(start);
   }
 

@@ -165,6 +165,17 @@ export class LeWriter {
     this.view.setUint32(at, v, true);
   }
 
+  patchU8(at: number, v: number): void {
+    checkUint(v, 0xff, 'u8');
+    this.buf[at] = v;
+  }
+
+  /** Overwrites bytes already written at `at` with `b`. */
+  patchBytes(at: number, b: Uint8Array): void {
+    if (at + b.length > this.length) throw new RangeError(`patch of ${b.length} bytes at ${at} past the ${this.length} written`);
+    for (let i = 0; i < b.length; i++) this.buf[at + i] = b[i]!;
+  }
+
   /** Sets `bits` in the u16 already written at `at` (a header's flags). */
   orU16(at: number, bits: number): void {
     this.view.setUint16(at, this.view.getUint16(at, true) | bits, true);

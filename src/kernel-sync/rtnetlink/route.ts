@@ -14,7 +14,7 @@ import {
 } from './constants.ts';
 import { type RawAttr, attrAddress, attrU32, readAttrs, writeAttr, writeAttrU32 } from './attrs.ts';
 import { NetlinkDecodeError } from './errors.ts';
-import { LeReader, type LeWriter, align4 } from './le.ts';
+import { LeReader, LeWriter, align4 } from './le.ts';
 import type { NextHop, RouteFamily, RouteMessage, Via } from './types.ts';
 
 /** Decodes an rtmsg payload; undefined for families the model does not cover. */
@@ -165,6 +165,31 @@ export function writeRouteBody(w: LeWriter, body: RouteBody, dst: Uint8Array | u
   if (body.via !== undefined) writeVia(w, body.via);
   if (body.oif !== undefined) writeAttrU32(w, RTA.OIF, body.oif);
   if (body.multipath !== undefined) writeMultipath(w, body.multipath);
+}
+
+/** A route body's bytes (struct rtmsg and attributes) with a zero destination, and where the
+ *  destination's length and address go: the routes that share a body differ only there. */
+export interface RouteBodyTemplate {
+  readonly bytes: Uint8Array;
+  /** Address bytes of the body's family. */
+  readonly size: number;
+  /** rtm_dst_len's offset (in struct rtmsg). */
+  readonly dstLengthAt: number;
+  /** RTA_DST's value offset. */
+  readonly dstAt: number;
+}
+
+/** The template of `body` (checked: throws RangeError as checkRouteBody). */
+export function routeBodyTemplate(body: RouteBody): RouteBodyTemplate {
+  const size = ADDRESS_LENGTH[body.family];
+  if (size === undefined) throw new RangeError(`route family ${body.family} is not AF_INET/AF_INET6`);
+  const zero = new Uint8Array(size);
+  checkRouteBody(body, zero, 0);
+  const w = new LeWriter(128);
+  writeRouteBody(w, body, zero, 0);
+  // writeRouteBody: struct rtmsg, RTA_TABLE (big tables only), then RTA_DST.
+  const dstAt = RTMSG_LEN + (body.table > 0xff ? NLA_HDRLEN + 4 : 0) + NLA_HDRLEN;
+  return { bytes: w.finish(), size, dstLengthAt: 1, dstAt };
 }
 
 function writeVia(w: LeWriter, via: Via): void {
