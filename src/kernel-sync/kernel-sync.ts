@@ -73,14 +73,26 @@ export interface ProgrammedRoute {
 }
 
 /** A batch being planned: its requests, encoded as they are planned, and per request (same
- *  order) its op, the destination's record (so the answer needs no lookup by key) and, for a
- *  delete, the form it deletes (the record forgets the route only if it still has it). Parallel
- *  arrays: no object per request. */
-interface Outbox {
-  requests: RouteRequests;
-  ops: ('replace' | 'del')[];
-  records: ProgrammedRoute[];
-  deletes: (RouteForm | undefined)[];
+ *  order) the destination's record (so the answer needs no lookup by key) and, for a delete, the
+ *  form it deletes (the record forgets the route only if it still has it). No object per
+ *  request, and arrays sized for one request a destination up front: grown by push, each was
+ *  allocated about three times over. */
+class Outbox {
+  readonly requests: RouteRequests;
+  readonly records: ProgrammedRoute[];
+  /** The deletes among the requests, by index, with the form each deletes (usually none). */
+  deletes: Map<number, RouteForm> | undefined;
+  count = 0;
+
+  constructor(destinations: number) {
+    this.requests = new RouteRequests(destinations);
+    this.records = new Array<ProgrammedRoute>(destinations);
+  }
+
+  add(record: ProgrammedRoute, deleted: RouteForm | undefined): void {
+    if (deleted) (this.deletes ??= new Map()).set(this.count, deleted);
+    this.records[this.count++] = record;
+  }
 }
 
 const NO_ROUTE: DesiredForm = { kind: 'none', why: 'no route' };
@@ -491,8 +503,9 @@ export class KernelSync {
 
   /** Plans `keys` and sends the changes; never rejects (a failed send fails its routes). */
   private async programBatch(keys: string[]): Promise<void> {
-    const out: Outbox = { requests: new RouteRequests(keys.length), ops: [], records: [], deletes: [] };
-    for (const destKey of keys) {
+    const out = new Outbox(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const destKey = keys[i]!;
       const current = this.programmed.get(destKey);
       if (current?.batch !== undefined) {
         this.waiting.push(destKey);
@@ -500,16 +513,16 @@ export class KernelSync {
       }
       this.plan(destKey, current, out);
     }
-    const { ops, records, deletes } = out;
-    if (!ops.length) return;
+    const { records, deletes, count } = out;
+    if (count === 0) return;
     const batch = ++this.batchesSent;
-    for (const record of records) record.batch = batch;
+    for (let i = 0; i < count; i++) records[i]!.batch = batch;
     // Never rejects: a request that could not be sent has a failed result.
     const results = await this.channel!.send(out.requests);
     // Answered: each record whose last request this batch carried may be planned again (each
     // record for itself: with several batches in flight, no order of answers is assumed).
-    for (const record of records) if (record.batch === batch) record.batch = undefined;
-    for (let i = 0; i < ops.length; i++) this.onResult(ops[i]!, records[i]!, deletes[i], results[i]!);
+    for (let i = 0; i < count; i++) if (records[i]!.batch === batch) records[i]!.batch = undefined;
+    for (let i = 0; i < count; i++) this.onResult(records[i]!, deletes?.get(i), results[i]!);
     if (this.waiting.length) {
       for (const k of this.waiting) this.dirty.add(k);
       this.waiting = [];
@@ -517,8 +530,9 @@ export class KernelSync {
     }
   }
 
-  private onResult(op: 'replace' | 'del', record: ProgrammedRoute, deleted: RouteForm | undefined, r: RouteResult): void {
-    if (op === 'del') {
+  /** `deleted`: the request deleted that form (otherwise it installed the record's route). */
+  private onResult(record: ProgrammedRoute, deleted: RouteForm | undefined, r: RouteResult): void {
+    if (deleted) {
       this.stats.removals++;
       const p = this.programmed.get(record.destKey);
       if (p && p.form === deleted) this.programmed.delete(record.destKey);
@@ -597,9 +611,7 @@ export class KernelSync {
       this.failed(record, `netlink request not encoded: ${(err as Error).message}`);
       return;
     }
-    out.ops.push(op);
-    out.records.push(record);
-    out.deletes.push(op === 'del' ? form : undefined);
+    out.add(record, op === 'del' ? form : undefined);
   }
 
   /** A prefix's full address in a scratch array: valid until the next call. */

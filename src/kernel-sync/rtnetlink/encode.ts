@@ -51,18 +51,20 @@ const ROUTE_REQUEST_BYTES = 64;
  */
 export class RouteRequests {
   private readonly w: LeWriter;
-  /** Where each request starts. */
-  private readonly starts: number[] = [];
+  /** Where each request starts (the first `n`). */
+  private readonly starts: number[];
+  private n = 0;
   /** The last body addBody encoded, and its bytes. */
   private templateBody: RouteBody | undefined;
   private template: RouteBodyTemplate | undefined;
 
   constructor(expected = 16) {
     this.w = new LeWriter(Math.max(1, expected) * ROUTE_REQUEST_BYTES);
+    this.starts = new Array<number>(expected);
   }
 
   get count(): number {
-    return this.starts.length;
+    return this.n;
   }
 
   /** Appends a request for `route`. Throws RangeError, and appends nothing, for a route the
@@ -101,7 +103,7 @@ export class RouteRequests {
 
   private end(start: number): void {
     finishMessage(this.w, start);
-    this.starts.push(start);
+    this.starts[this.n++] = start;
   }
 
   /** Numbers request `i` with `seq`; `ack`: it asks for an ack (NLM_F_ACK). */
@@ -114,7 +116,7 @@ export class RouteRequests {
   /** Requests [from, to), one after another: a view of the buffer, not a copy. */
   bytes(from: number, to: number): Uint8Array {
     const all = this.w.written();
-    return all.subarray(this.starts[from] ?? all.length, to < this.starts.length ? this.starts[to]! : all.length);
+    return all.subarray(from < this.n ? this.starts[from]! : all.length, to < this.n ? this.starts[to]! : all.length);
   }
 }
 
