@@ -38,17 +38,10 @@ export interface Verdicts {
   get(path: Path): PolicyVerdict | undefined;
 }
 
-export function desiredRoute(
-  dest: Destination,
-  verdicts: Verdicts,
-  ifaces: InterfaceTable,
-  view: KernelView,
-  cfg: ProgramSettings,
-  nextHops: NextHopCache = new NextHopCache(),
-): Desired {
-  const wanted = desiredForm(dest, verdicts, ifaces, view, cfg, nextHops);
+export function desiredRoute(...args: Parameters<typeof desiredForm>): Desired {
+  const wanted = desiredForm(...args);
   if (wanted.kind !== 'route') return wanted;
-  return { kind: 'route', route: routeOf(wanted.form, dest.nlri), recursive: wanted.recursive };
+  return { kind: 'route', route: routeOf(wanted.form, args[0].nlri), recursive: wanted.recursive };
 }
 
 /** What desiredForm answers for a route to install: its form (shared by the routes that say the

@@ -5,25 +5,20 @@
 // routes those were ~160 bytes each that the young collector copied and every full collection
 // marked: 9 % of an install's CPU). The RouteMessage a request needs is built when it is sent.
 import type { Nlri } from '../bgp/messages/types.ts';
-import type { NextHop, RouteFamily, RouteMessage } from './rtnetlink/index.ts';
+import type { NextHop, RouteBody, RouteMessage } from './rtnetlink/index.ts';
 import { KeyNlri } from '../rib/prefix-key.ts';
 
-export interface RouteForm {
-  readonly family: RouteFamily;
-  readonly table: number;
-  readonly protocol: number;
-  readonly scope: number;
-  readonly routeType: number;
-  readonly flags: number;
-  readonly gateway: Uint8Array | undefined;
-  readonly oif: number | undefined;
-  /** RTA_PRIORITY, the metric. */
-  readonly priority: number | undefined;
-  readonly multipath: readonly NextHop[] | undefined;
-}
+/** What a route says besides its prefix (RouteBody without the fields we never program), every
+ *  field present: one object shape for every form. */
+export type RouteForm = { readonly [K in FormField]-?: RouteBody[K] };
+
+/** The fields of a form. */
+type FormField = Exclude<keyof RouteBody, 'prefsrc' | 'via'>;
 
 /** The form of a route (a new object: see RouteForms for a shared one). */
-export function formOf(r: FormFields): RouteForm {
+/** `r`: a route, or a form being built (resolve.ts fills one scratch object per route and asks
+ *  RouteForms for the shared form that says the same). */
+export function formOf(r: RouteBody): RouteForm {
   return { family: r.family, table: r.table, protocol: r.protocol, scope: r.scope, routeType: r.routeType, flags: r.flags, gateway: r.gateway, oif: r.oif, priority: r.priority, multipath: r.multipath };
 }
 
@@ -52,23 +47,8 @@ export function routeOf(form: RouteForm, nlri: Nlri): RouteMessage {
 /** A built route carries no attributes we do not know; one frozen empty list serves them all. */
 const NO_UNKNOWN = Object.freeze([]) as unknown as RouteMessage['unknown'];
 
-/** What a route says besides its prefix, as a route or a form being built (resolve.ts fills one
- *  scratch object per route and asks RouteForms for the shared form that says the same). */
-export interface FormFields {
-  readonly family: RouteFamily;
-  readonly table: number;
-  readonly protocol: number;
-  readonly scope: number;
-  readonly routeType: number;
-  readonly flags: number;
-  readonly gateway?: Uint8Array | undefined;
-  readonly oif?: number | undefined;
-  readonly priority?: number | undefined;
-  readonly multipath?: readonly NextHop[] | undefined;
-}
-
 /** Does `r` say exactly what `form` says (multipath sets: the same hops, in the same order)? */
-export function hasForm(r: FormFields, form: RouteForm): boolean {
+export function hasForm(r: RouteBody, form: RouteForm): boolean {
   return r.family === form.family && r.table === form.table && r.protocol === form.protocol && r.scope === form.scope && r.routeType === form.routeType &&
     r.flags === form.flags && r.oif === form.oif && r.priority === form.priority && sameGateway(r.gateway, form.gateway) && sameHops(r.multipath, form.multipath);
 }
@@ -97,7 +77,7 @@ function sameGateway(a: Uint8Array | undefined, b: Uint8Array | undefined): bool
 export class RouteForms {
   private last: RouteForm | undefined;
 
-  of(r: FormFields): RouteForm {
+  of(r: RouteBody): RouteForm {
     if (this.last && hasForm(r, this.last)) return this.last;
     this.last = formOf(r);
     return this.last;
