@@ -5,6 +5,7 @@
 import type { Family, Nlri } from '../bgp/messages/types.ts';
 import { decide } from './decision.ts';
 import { KeyNlri, prefixKey } from './prefix-key.ts';
+import { AcceptedRoute } from './adj-rib-in.ts';
 import type { Decision, DecisionContext, Destination, Path } from './types.ts';
 
 const EMPTY: Decision = { multipath: [], reasons: new Map() };
@@ -14,7 +15,9 @@ const EMPTY: Decision = { multipath: [], reasons: new Map() };
  * prefix, not two: docs/performance.md), and `decision` is the destination itself. It changes
  * whenever the destination does: read what you need, do not keep it to compare with later.
  *
- * Most destinations have one eligible path (a full table from one feeder, a Calico block). Such a
+ * Most destinations have one eligible path (a full table from one feeder, a Calico block). When
+ * that path is a received route, the route stands for its destination and there is no object of
+ * this class (see `Entry` below). Otherwise (a local route, a path with an ADD-PATH id) the
  * destination holds the path itself, and no array and no verdict: 48 heap bytes, where fields for
  * the key, the paths array, best, multipath and reasons took 128. `paths` and `multipath` make a
  * one-element array for it at each read; the hot readers use `pathCount` and `best`.
@@ -27,9 +30,9 @@ class LocDestination implements Destination, Decision {
   /** decide()'s verdict; undefined when `held` is one eligible path, which is then best. */
   verdict: Decision | undefined = undefined;
 
-  constructor(nlri: KeyNlri, path: Path) {
+  constructor(nlri: KeyNlri, held: Path | readonly Path[]) {
     this.nlri = nlri;
-    this.held = path;
+    this.held = held;
   }
 
   get key(): string {
@@ -78,15 +81,41 @@ function isPathList(held: Path | readonly Path[]): held is readonly Path[] {
   return Array.isArray(held);
 }
 
+/**
+ * What the Loc-RIB table holds for a prefix. Most prefixes have one path, a route received without
+ * a path id (a full table from one feeder, a Calico block): the table holds that route itself,
+ * which reads as its own destination (adj-rib-in.ts, `AcceptedRoute`): no destination object, 48
+ * heap bytes and one object a route fewer for the collector to copy. A second path, an ineligible
+ * one or one with a path id makes a `LocDestination`.
+ */
+type Entry = LocDestination | AcceptedRoute;
+
+/** A path that can stand alone as its destination: an eligible route received without a path id. */
+function standsAlone(path: Path): path is AcceptedRoute {
+  return path.ineligible === undefined && path.constructor === AcceptedRoute;
+}
+
+/** The path or paths an entry holds. */
+function heldBy(entry: Entry): Path | readonly Path[] {
+  return entry instanceof LocDestination ? entry.held : entry;
+}
+
+/** A destination whose last path went, for the listeners that hear of it: no paths, no best. */
+function emptied(nlri: KeyNlri): LocDestination {
+  const dest = new LocDestination(nlri, []);
+  dest.verdict = EMPTY;
+  return dest;
+}
+
 export class LocRib {
-  private readonly dests = new Map<string, LocDestination>();
+  private readonly dests = new Map<string, Entry>();
   private readonly ctx: DecisionContext;
   /** The destination key pathFrom last looked up, and what it found there (undefined: none).
    *  A received route is looked up (its peer's earlier path) and then put in or taken out of
    *  the same destination: the second lookup uses this, one hash-table probe a route instead of
    *  two. Every change to the table forgets it. */
   private probedKey: string | undefined;
-  private probed: LocDestination | undefined;
+  private probed: Entry | undefined;
 
   constructor(ctx: DecisionContext) {
     this.ctx = ctx;
@@ -111,7 +140,7 @@ export class LocRib {
     this.probedKey = destKey;
     this.probed = dest;
     if (!dest) return undefined;
-    const held = dest.held;
+    const held = heldBy(dest);
     if (!isPathList(held)) return isFrom(held, peerId, key) ? held : undefined;
     for (const path of held) if (isFrom(path, peerId, key)) return path;
     return undefined;
@@ -127,15 +156,32 @@ export class LocRib {
    * given. Returns the destination when its advertised result changed.
    */
   upsert(path: Path, prefix: Nlri, replaces?: Path): Destination | undefined {
-    const dest = this.lookup(path.destKey);
-    if (!dest) {
+    const entry = this.lookup(path.destKey);
+    if (!entry) {
+      this.probedKey = undefined;
+      if (standsAlone(path)) {
+        this.dests.set(path.destKey, path);
+        return path; // its one path is best: a change
+      }
       const created = new LocDestination(KeyNlri.of(prefix), path);
       this.dests.set(path.destKey, created);
-      this.probedKey = undefined;
       if (path.ineligible === undefined) return created; // its one path is best: a change
       created.verdict = decide([path], this.ctx); // no best, as before: no change
       return undefined;
     }
+    if (!(entry instanceof LocDestination)) {
+      // A route standing alone: replaced by the same peer's next one, it is a new best.
+      this.probedKey = undefined;
+      if (entry === replaces && standsAlone(path)) {
+        this.dests.set(path.destKey, path);
+        return path;
+      }
+      // Another path joins it (or its replacement cannot stand alone): a destination object.
+      const dest = new LocDestination(entry.nlri, entry === replaces ? path : [entry, path]);
+      this.dests.set(path.destKey, dest);
+      return this.redecide(dest, entry, undefined) ? dest : undefined;
+    }
+    const dest = entry;
     const { held, verdict } = dest;
     // Copy on write, to the exact length: a verdict may share the array (decide), and an array
     // grown by push keeps room for 16 more paths a destination almost never gets.
@@ -149,8 +195,15 @@ export class LocRib {
 
   /** Remove a path; returns the destination when its advertised result changed. */
   remove(path: Path): Destination | undefined {
-    const dest = this.lookup(path.destKey);
-    if (!dest) return undefined;
+    const entry = this.lookup(path.destKey);
+    if (!entry) return undefined;
+    if (!(entry instanceof LocDestination)) {
+      if (entry !== path) return undefined;
+      this.dests.delete(path.destKey);
+      this.probedKey = undefined;
+      return emptied(entry.nlri); // it was best: a change
+    }
+    const dest = entry;
     const { held, verdict } = dest;
     if (!isPathList(held)) {
       if (held !== path) return undefined;
@@ -173,14 +226,16 @@ export class LocRib {
   }
 
   /** The destination under `destKey`: the one pathFrom just found, or a lookup. */
-  private lookup(destKey: string): LocDestination | undefined {
+  private lookup(destKey: string): Entry | undefined {
     return destKey === this.probedKey ? this.probed : this.dests.get(destKey);
   }
 
   /** Re-run the decision (e.g. a path's stale flag or a tie-break input changed). */
   refresh(destKey: string): Destination | undefined {
     const dest = this.dests.get(destKey);
-    return dest && this.redecide(dest, dest.held, dest.verdict) ? dest : undefined;
+    // A route standing alone is eligible and its destination's only path: still best.
+    if (!(dest instanceof LocDestination)) return undefined;
+    return this.redecide(dest, dest.held, dest.verdict) ? dest : undefined;
   }
 
   /** Decide again, now that `oldHeld` and `oldVerdict` became what the destination holds; true
