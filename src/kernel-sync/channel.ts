@@ -8,7 +8,7 @@ import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netli
 import { RouteRequests, decodeNetlink, encodeDumpRequest, type DumpKind, type RouteMessage, type RouteOp, type RtMessage } from './rtnetlink/index.ts';
 
 const NETLINK_ROUTE = 0;
-/** Requests per datagram: the kernel queues one ack each in our receive buffer. */
+/** Requests per datagram: the kernel acks the last, and queues an error for each refused one. */
 const BATCH = 256;
 /** Datagrams per threadpool send: at most 2048 requests (a programming batch of 1000 routes,
  *  each with a delete), whose error answers (a buffer each, with the request and extended-ack

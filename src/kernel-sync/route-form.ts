@@ -84,17 +84,10 @@ export class RouteForms {
   }
 }
 
+/** The full address of a prefix (4 or 16 octets, bits past the length cleared), in a new array:
+ *  for a route built whole (views, a restart's leftovers); requests use fullAddressInto. */
 export function fullAddress(nlri: Nlri, family: 2 | 10): Uint8Array {
-  const size = family === 2 ? 4 : 16;
-  // A prefix the RIB keeps by its key: the octets straight from the key, no array in between.
-  if (nlri instanceof KeyNlri) return nlri.addressInto(new Uint8Array(size));
-  // All bytes there (a /32, a /128, or a prefix whose NLRI carried them): the NLRI's own bytes
-  // serve, since nothing writes to a route's address.
-  const bytes = nlri.address;
-  if (bytes.length === size) return bytes;
-  const out = new Uint8Array(size);
-  out.set(bytes.subarray(0, size));
-  return out;
+  return fullAddressInto(nlri, new Uint8Array(family === 2 ? 4 : 16));
 }
 
 /** The full address of a prefix (4 or 16 octets, bits past the length cleared) written into

@@ -8,7 +8,7 @@ import { writeAddr } from './addr.ts';
 import { LeWriter } from './le.ts';
 import { writeLink } from './link.ts';
 import { beginMessage, finishMessage } from './nlmsg.ts';
-import { checkRouteBody, routeBodyTemplate, writeRoute, writeRouteBody, type RouteBody, type RouteBodyTemplate } from './route.ts';
+import { checkRoute, checkRouteBody, routeBodyTemplate, writeRoute, writeRouteBody, type RouteBody, type RouteBodyTemplate } from './route.ts';
 import type { RouteMessage, RtMessage } from './types.ts';
 
 export type RouteOp = 'new' | 'replace' | 'del';
@@ -70,9 +70,7 @@ export class RouteRequests {
   /** Appends a request for `route`. Throws RangeError, and appends nothing, for a route the
    *  wire format cannot carry. */
   add(op: RouteOp, route: RouteMessage): void {
-    const size = route.family === 2 ? 4 : 16;
-    if (route.srcLength > size * 8) throw new RangeError(`srcLength ${route.srcLength} too long for family ${route.family}`);
-    checkRouteBody(route, route.dst, route.dstLength);
+    checkRoute(route); // before the header: nothing half-written
     const start = beginMessage(this.w, op === 'del' ? RTM.DELROUTE : RTM.NEWROUTE, NLM_F.REQUEST | modifiersOf(op), 0);
     writeRouteBody(this.w, route, route.dst, route.dstLength, route.srcLength, route.tos);
     this.end(start);

@@ -218,7 +218,8 @@ function writeMultipath(w: LeWriter, hops: readonly NextHop[]): void {
   w.patchU16(start, w.length - start);
 }
 
-function checkRoute(route: RouteMessage): void {
+/** Throws RangeError for a route the wire format cannot carry (checkRouteBody, and its source length). */
+export function checkRoute(route: RouteMessage): void {
   checkRouteBody(route, route.dst, route.dstLength);
   const size = ADDRESS_LENGTH[route.family]!;
   if (route.srcLength > size * 8) throw new RangeError(`srcLength ${route.srcLength} too long for family ${route.family}`);
