@@ -14,6 +14,7 @@
 // nor, later, a withdrawal of what they never had.
 import type { Family, Nlri } from '../bgp/messages/types.ts';
 import type { KeyNlri } from './prefix-key.ts';
+import { PrefixTable } from './prefix-table.ts';
 import type { Attrs, Path } from './types.ts';
 
 /** Changes for one peer, one family: withdrawals, and announcements grouped by attribute set
@@ -137,7 +138,7 @@ const SKIP_FACTOR = 8;
 const MIN_PURGE = 256;
 
 export class ClassAdjRibOut {
-  private readonly table = new Map<string, OutNode>();
+  private readonly table = new PrefixTable<OutNode>();
   private head: OutNode | undefined;
   private tail: OutNode | undefined;
   private version = 0;

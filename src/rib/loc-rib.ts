@@ -6,6 +6,7 @@ import type { Family, Nlri } from '../bgp/messages/types.ts';
 import { decide } from './decision.ts';
 import { KeyNlri, prefixKey } from './prefix-key.ts';
 import { AcceptedRoute } from './adj-rib-in.ts';
+import { PrefixTable } from './prefix-table.ts';
 import type { Decision, DecisionContext, Destination, Path } from './types.ts';
 
 const EMPTY: Decision = { multipath: [], reasons: new Map() };
@@ -108,7 +109,7 @@ function emptied(nlri: KeyNlri): LocDestination {
 }
 
 export class LocRib {
-  private readonly dests = new Map<string, Entry>();
+  private readonly dests = new PrefixTable<Entry>();
   private readonly ctx: DecisionContext;
   /** The destination key pathFrom last looked up, and what it found there (undefined: none).
    *  A received route is looked up (its peer's earlier path) and then put in or taken out of
