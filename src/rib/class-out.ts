@@ -48,6 +48,11 @@ export interface AttrsUse {
   readonly attrs: Attrs;
   count: number;
   encoded: SingleEncoding | undefined;
+  /** The answer's NEXT_HOP as an int32, when it is an IPv4 address (else compare `attrs.nextHop`):
+   *  what a member's exclusion check compares with its own address. Kept here, once per answer,
+   *  not on each node (8 bytes a route): a full table shares one, and a Calico reflector's few
+   *  thousand stay in cache. */
+  readonly nextHopV4: number | undefined;
 }
 
 /**
@@ -72,17 +77,15 @@ export interface OutNode {
   next: OutNode | undefined;
   /** Readers this (live) route is withheld from: they have nothing for the key. */
   withheld: Reader | Reader[] | undefined;
-  // What a member's own answer depends on (see PersonalAnswer), copied from `path` and `attrs`
-  // whenever either changes, so that a member's check reads the node and nothing else. Following
-  // the path to its attributes and next hop, per node and per member, was a cache miss each: a
-  // third of a 1000-client Calico reflector's CPU (docs/performance.md).
+  // What a member's own answer depends on (see PersonalAnswer), copied from `path` whenever it
+  // changes, so that a member's check reads the node and its `use` (the answer's next hop), not
+  // the path. Following the path to its attributes and next hop, per node and per member, was a
+  // cache miss each: a third of a 1000-client Calico reflector's CPU (docs/performance.md).
   /** The peer the path came from; -1 for a local route. */
   sourcePeerId: number;
   /** The path's ORIGINATOR_ID (RFC 4456). */
   originatorId: number | undefined;
-  /** The class answer's NEXT_HOP as an int32, when it is an IPv4 address (else compare `attrs.nextHop`). */
-  nextHopV4: number | undefined;
-  /** The live nodes sharing `attrs` (undefined for a tombstone). */
+  /** The live nodes sharing `attrs` (undefined for a tombstone); also the answer's next hop. */
   use: AttrsUse | undefined;
 }
 
@@ -193,7 +196,7 @@ export class ClassAdjRibOut {
     if (!node) {
       if (attrs === null) return false;
       const version = ++this.version;
-      const created: OutNode = { nlri, attrs, path, version, createdVersion: version, prev: undefined, next: undefined, withheld: undefined, sourcePeerId: -1, originatorId: undefined, nextHopV4: undefined, use: undefined };
+      const created: OutNode = { nlri, attrs, path, version, createdVersion: version, prev: undefined, next: undefined, withheld: undefined, sourcePeerId: -1, originatorId: undefined, use: undefined };
       const family = nlri.family;
       if (this.onlyFamily === undefined) this.onlyFamily = family;
       else if (this.onlyFamily !== family) this.onlyFamily = null;
@@ -230,7 +233,7 @@ export class ClassAdjRibOut {
     }
     let use = this.uses.get(attrs);
     if (use === undefined) {
-      use = { attrs, count: 0, encoded: undefined };
+      use = { attrs, count: 0, encoded: undefined, nextHopV4: ipv4Number(attrs.nextHop) };
       this.uses.set(attrs, use);
     }
     use.count++;
@@ -546,7 +549,6 @@ function setSource(node: OutNode, path: Path | undefined, attrs: Attrs | null): 
   node.path = path;
   node.sourcePeerId = path?.peer?.id ?? -1;
   node.originatorId = path?.attrs.originatorId;
-  node.nextHopV4 = ipv4Number(attrs?.nextHop);
 }
 
 /** A 4-byte address as an int32 (a small integer for V8, compared with ===); else undefined. */

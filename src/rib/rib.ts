@@ -605,10 +605,12 @@ export class Rib {
       const path = node.path;
       if (path === undefined || node.attrs === null) return undefined;
       const to = state.cfg.ref;
-      // The node's own copies of the path's facts (OutNode.sourcePeerId): no pointer chasing.
+      // The node's own copies of the path's facts (OutNode.sourcePeerId) and its answer's next
+      // hop (AttrsUse.nextHopV4, defined for every live node): no pointer chasing to the path.
+      const nextHopV4 = node.use!.nextHopV4;
       const personal = node.sourcePeerId === to.id
         || (node.originatorId !== undefined && to.routerId !== 0 && node.originatorId === to.routerId)
-        || (node.nextHopV4 !== undefined ? node.nextHopV4 === toV4 : node.attrs.nextHop !== undefined && sameBytes(node.attrs.nextHop, to.address));
+        || (nextHopV4 !== undefined ? nextHopV4 === toV4 : node.attrs.nextHop !== undefined && sameBytes(node.attrs.nextHop, to.address));
       if (!personal) return undefined;
       const verdict = this.exportVerdict(state.cfg, path, node.nlri.family, state.out);
       if (!verdict.attrs) return null;
