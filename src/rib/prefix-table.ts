@@ -10,10 +10,11 @@
 
 const IPV4_TAG = 0x34; // prefixKey's family tag for IPv4 ('4')
 
-/** An IPv4 key without a path id: tag, length, and exactly the octets the length covers. */
-function isPlainIpv4(key: string): boolean {
+/** The prefix length of an IPv4 key without a path id (tag, length, and exactly the octets the
+ *  length covers); -1 for any other key. */
+function plainIpv4Length(key: string): number {
   const length = key.charCodeAt(1);
-  return key.charCodeAt(0) === IPV4_TAG && length <= 32 && key.length === 2 + ((length + 7) >> 3);
+  return key.charCodeAt(0) === IPV4_TAG && length <= 32 && key.length === 2 + ((length + 7) >> 3) ? length : -1;
 }
 
 /** An IPv4 /32's number: its address as an int32 (every value is taken, hence its own table). */
@@ -57,30 +58,28 @@ export class PrefixTable<V> implements Iterable<[string, V]> {
   }
 
   get(key: string): V | undefined {
-    if (!isPlainIpv4(key)) return this.others.get(key);
-    const length = key.charCodeAt(1);
+    const length = plainIpv4Length(key);
+    if (length < 0) return this.others.get(key);
     return length === 32 ? this.hosts.get(hostNumber(key)) : this.nets.get(netNumber(key, length));
   }
 
   has(key: string): boolean {
-    if (!isPlainIpv4(key)) return this.others.has(key);
-    const length = key.charCodeAt(1);
+    const length = plainIpv4Length(key);
+    if (length < 0) return this.others.has(key);
     return length === 32 ? this.hosts.has(hostNumber(key)) : this.nets.has(netNumber(key, length));
   }
 
   set(key: string, value: V): this {
-    if (!isPlainIpv4(key)) this.others.set(key, value);
-    else {
-      const length = key.charCodeAt(1);
-      if (length === 32) this.hosts.set(hostNumber(key), value);
-      else this.nets.set(netNumber(key, length), value);
-    }
+    const length = plainIpv4Length(key);
+    if (length < 0) this.others.set(key, value);
+    else if (length === 32) this.hosts.set(hostNumber(key), value);
+    else this.nets.set(netNumber(key, length), value);
     return this;
   }
 
   delete(key: string): boolean {
-    if (!isPlainIpv4(key)) return this.others.delete(key);
-    const length = key.charCodeAt(1);
+    const length = plainIpv4Length(key);
+    if (length < 0) return this.others.delete(key);
     return length === 32 ? this.hosts.delete(hostNumber(key)) : this.nets.delete(netNumber(key, length));
   }
 
@@ -90,8 +89,10 @@ export class PrefixTable<V> implements Iterable<[string, V]> {
     this.others.clear();
   }
 
-  values(): IterableIterator<V> {
-    return this.valuesOf();
+  *values(): IterableIterator<V> {
+    yield* this.hosts.values();
+    yield* this.nets.values();
+    yield* this.others.values();
   }
 
   *keys(): IterableIterator<string> {
@@ -108,11 +109,5 @@ export class PrefixTable<V> implements Iterable<[string, V]> {
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
     return this.entries();
-  }
-
-  private *valuesOf(): IterableIterator<V> {
-    yield* this.hosts.values();
-    yield* this.nets.values();
-    yield* this.others.values();
   }
 }
