@@ -28,6 +28,9 @@ export interface OutBatch {
    *  reflector's blocks are all like this (each node's next hop is its own). */
   singles: OutNode[];
   prefixes: number;
+  /** The class version the batch reaches: once every member has read past it, no member takes
+   *  this batch's lists again, and the class forgets their encodings (EncodeCache.forget). */
+  upTo: number;
 }
 
 /** An UPDATE announcing one prefix under one attribute set, and the codec settings it was
@@ -334,7 +337,7 @@ export class ClassAdjRibOut {
     if (!node) return undefined;
     const mixed = this.onlyFamily === null;
     const family = this.onlyFamily ?? node.nlri.family;
-    const batch: OutBatch = { family, withdrawals: [], announcements: [], singles: [], prefixes: 0 };
+    const batch: OutBatch = { family, withdrawals: [], announcements: [], singles: [], prefixes: 0, upTo: reader.version };
     const groups = new Groups(batch.announcements);
     const chunkEnd = Math.ceil(node.version / CHUNK_VERSIONS) * CHUNK_VERSIONS;
     let walked = 0;
@@ -354,6 +357,7 @@ export class ClassAdjRibOut {
       node = node.next;
     }
     reader.hint = node;
+    batch.upTo = reader.version;
     if (reader.rewindFamilies && reader.version >= reader.rewindUpTo) {
       reader.rewindFamilies = undefined;
       reader.rewindUpTo = -1;
@@ -365,16 +369,26 @@ export class ClassAdjRibOut {
    * Drop tombstones every reader has passed (`readers`: the members now). Finding the slowest
    * reader costs a look at every member, so it is done once per `readers.size` takes (or when
    * tombstones pile up), never once per take: O(1) per take, and a table whose members have all
-   * read a mass withdrawal frees it at their next take, not at the next churn.
+   * read a mass withdrawal frees it at their next take, not at the next churn. `lookAnyway`:
+   * look on that schedule even with no tombstones waiting (the caller has something else to
+   * forget that every member has read: its encodings). Returns the slowest active member's
+   * version when it looked (Infinity with none), else undefined.
    */
-  maybePurge(readers: ReadonlyMap<number, Reader>): void {
+  maybePurge(readers: ReadonlyMap<number, Reader>, lookAnyway = false): number | undefined {
     const q = this.tombstones;
     const waiting = q.length - this.tombstoneHead;
-    if (waiting === 0) return;
-    if (++this.takesSinceScan < readers.size && waiting < this.purgeAt) return;
+    if (waiting === 0 && !lookAnyway) return undefined;
+    if (++this.takesSinceScan < readers.size && waiting < this.purgeAt) return undefined;
     this.takesSinceScan = 0;
     let min = Infinity;
     for (const r of readers.values()) if (r.active) min = Math.min(min, r.version);
+    if (waiting !== 0) this.purge(min);
+    return min;
+  }
+
+  /** Drop the tombstones (in version order) at or below `min`, the slowest member's version. */
+  private purge(min: number): void {
+    const q = this.tombstones;
     let i = this.tombstoneHead;
     for (; i < q.length; i++) {
       const node = q[i]!;
@@ -459,7 +473,9 @@ export class ClassAdjRibOut {
       reader.owed.delete(key);
       withdrawals.push(nlri);
     }
-    return { family: family!, withdrawals, announcements: [], singles: [], prefixes: withdrawals.length };
+    // The reader's own withdrawals: no other member takes these lists; forgotten once every
+    // member has read what the class has now.
+    return { family: family!, withdrawals, announcements: [], singles: [], prefixes: withdrawals.length, upTo: this.version };
   }
 
   // ===== The list =====

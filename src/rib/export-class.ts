@@ -34,18 +34,29 @@ interface Encoded {
   addPath: boolean;
   extendedNextHopIpv4: boolean;
   frames: Uint8Array[];
+  /** The class version its batch reached (OutBatch.upTo). */
+  upTo: number;
 }
 
 /**
  * Encoded UPDATEs of a class, by the first NLRI object of their list: members cut the class
  * table at the same chunk boundaries, so a list one member sends is the list the others send
  * when they get there, however far apart they are (several lists with one attribute set are
- * remembered at once, not only the last). Weakly: an entry lives while its first NLRI does, that
- * is while its route is in the class table, so a table that was withdrawn and read by every
- * member leaves nothing here (a plain Map kept every withdrawn NLRI alive).
+ * remembered at once, not only the last). An entry is kept until every member has read past its
+ * batch (`forget`), and no longer: kept while its first route lived (a WeakMap), the encodings of
+ * a full table stayed for as long as the table, 11 heap bytes a route (1M routes: 23 MiB of peak
+ * RSS), and the withdrawals' for as long as any tombstone of theirs.
  */
 export class EncodeCache {
-  private readonly byFirst = new WeakMap<Nlri, Encoded>();
+  private readonly byFirst = new Map<Nlri, Encoded>();
+  /** The entries in the order they were made (first NLRI and entry), forgotten from the front. */
+  private made: Encoded[] = [];
+  private madeHead = 0;
+
+  /** Entries kept. */
+  get size(): number {
+    return this.byFirst.size;
+  }
 
   /** The frames encoded for `nlri` under `attrs` (null: withdrawals) with these codec settings, if any. */
   get(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext): Uint8Array[] | undefined {
@@ -54,10 +65,35 @@ export class EncodeCache {
     return hit.addPath === ctx.addPathSend.has(family) && sameList(hit.nlri, nlri) ? hit.frames : undefined;
   }
 
-  /** Remember the frames just encoded for `nlri` under `attrs`. */
-  set(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext, frames: Uint8Array[]): void {
+  /** Remember the frames just encoded for `nlri` under `attrs`, from a batch that reached `upTo`. */
+  set(attrs: Attrs | null, family: Family, nlri: Nlri[], ctx: CodecContext, frames: Uint8Array[], upTo: number): void {
     if (!nlri.length) return;
-    this.byFirst.set(nlri[0]!, { attrs, nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath: ctx.addPathSend.has(family), extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames });
+    const entry: Encoded = { attrs, nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath: ctx.addPathSend.has(family), extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames, upTo };
+    this.byFirst.set(nlri[0]!, entry);
+    this.made.push(entry);
+  }
+
+  /**
+   * Forget the entries whose batches every member has read past (`readUpTo`: the slowest
+   * member's version). From the front of the made order, stopping at the first one still
+   * needed: entries made later for earlier versions (a slow member's) wait for those before
+   * them, which every member passes in its turn.
+   */
+  forget(readUpTo: number): void {
+    const made = this.made;
+    let i = this.madeHead;
+    for (; i < made.length && made[i]!.upTo <= readUpTo; i++) {
+      const entry = made[i]!;
+      // A later entry for the same first NLRI replaced it: that one stays until its own turn.
+      if (this.byFirst.get(entry.nlri[0]!) === entry) this.byFirst.delete(entry.nlri[0]!);
+    }
+    if (i === made.length) {
+      this.made = [];
+      this.madeHead = 0;
+    } else if (i > made.length / 2) {
+      this.made = made.slice(i);
+      this.madeHead = 0;
+    } else this.madeHead = i;
   }
 }
 

@@ -17,7 +17,7 @@ export function encodeBatch(batch: OutBatch, ctx: CodecContext, cache?: EncodeCa
     let encoded = cache?.get(null, family, nlri, ctx);
     if (!encoded) {
       encoded = buildUpdates({ withdrawn: nlri, attributes: [], nlri: [] }, ctx);
-      cache?.set(null, family, nlri, ctx, encoded);
+      cache?.set(null, family, nlri, ctx, encoded, batch.upTo);
     }
     for (const f of encoded) frames.push(f);
   }
@@ -28,7 +28,7 @@ export function encodeBatch(batch: OutBatch, ctx: CodecContext, cache?: EncodeCa
     let encoded = cache?.get(attrs, family, nlri, ctx);
     if (!encoded) {
       encoded = announceOrWithdraw(attributesForAnnounce(attrs, family, nlri, ctx), nlri, ctx);
-      cache?.set(attrs, family, nlri, ctx, encoded);
+      cache?.set(attrs, family, nlri, ctx, encoded, batch.upTo);
     }
     for (const f of encoded) frames.push(f);
   }

@@ -513,8 +513,11 @@ export class Rib {
   takeOutput(peerId: number, limit: number): OutBatch | undefined {
     const out = this.peers.get(peerId)?.out;
     if (!out) return undefined;
-    const batch = out.cls.out.take(out.reader, limit, out.personal);
-    out.cls.out.maybePurge(out.cls.readers);
+    const { cls } = out;
+    const batch = cls.out.take(out.reader, limit, out.personal);
+    // Tombstones and encodings every member has read past go (looked for on a schedule).
+    const slowest = cls.out.maybePurge(cls.readers, cls.encoded.size !== 0);
+    if (slowest !== undefined) cls.encoded.forget(slowest);
     return batch;
   }
 

@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rib, type RibPeerConfig } from '../../src/rib/rib.ts';
 import { encodeBatch } from '../../src/rib/packer.ts';
+import { EncodeCache } from '../../src/rib/export-class.ts';
+import { KeyNlri } from '../../src/rib/prefix-key.ts';
 import { ACCEPT_ALL, compilePolicy } from '../../src/policy/compile.ts';
 import { decodeUpdate, encodeUpdate } from '../../src/bgp/messages/update.ts';
 import { parsePrefix, prefixToString } from '../../src/bgp/messages/nlri.ts';
@@ -102,5 +104,57 @@ describe('export classes (update groups)', () => {
     assert.notEqual(toD[0], toB[0], 'not the frames of another class');
     rib.peerDown(d.id);
     assert.deepEqual(rib.exportClassSizes().sort(), [1, 2], 'a class goes with its last member');
+  });
+
+  it('encodings are kept until every member has read past their batch, then forgotten', () => {
+    const { rib, peers } = lab(3);
+    const [a, b, c] = peers as [PeerRef, PeerRef, PeerRef];
+    const blocks = Array.from({ length: 300 }, (_, i) => `10.${128 + (i >> 8)}.${i & 255}.0/26`);
+    rib.applyUpdate(a.id, update(blocks, attrs('10.0.1.2')), CTX, 0);
+    const cache = rib.encodeCache(b.id)!;
+    assert.equal(rib.encodeCache(c.id), cache, 'one cache for the class');
+    const toB = frames(rib, b);
+    for (let i = 0; i < 6; i++) rib.takeOutput(b.id, 10_000); // looks on schedule: c and a have not read
+    assert.ok(cache.size > 0, 'kept while a member has yet to read the batch');
+    const toC = frames(rib, c);
+    assert.ok(toB.length > 0 && toC.length === toB.length && toC.every((f, i) => f === toB[i]), 'the other member is sent the very frames encoded for the first');
+    assert.deepEqual(frames(rib, a), [], 'split horizon');
+    for (let i = 0; i < 3; i++) rib.takeOutput(a.id, 10_000); // the next look (once per 3 takes)
+    assert.equal(cache.size, 0, 'every member read past them: nothing kept');
+    // Withdrawals alike, and a member that leaves holds nothing back.
+    const withdrawn = blocks.map((p) => parsePrefix(p)!);
+    rib.applyUpdate(a.id, decodeUpdate(encodeUpdate({ type: 'update', withdrawn, attributes: [], nlri: [] }, CTX).subarray(19), CTX), CTX, 0);
+    const gone = frames(rib, b).flatMap((f) => decodeUpdate(f.subarray(19), CTX).message.withdrawn.map(prefixToString));
+    assert.deepEqual(gone.sort(), [...blocks].sort());
+    assert.ok(cache.size > 0, 'the withdrawals, encoded and kept for c');
+    rib.peerDown(c.id);
+    frames(rib, a);
+    for (let i = 0; i < 3; i++) rib.takeOutput(b.id, 10_000);
+    assert.equal(cache.size, 0, 'c left: nothing is kept for it');
+  });
+
+  it('an encode cache forgets its entries in the order they were made, each once every member is past it', () => {
+    const cache = new EncodeCache();
+    const list = (...keys: string[]): KeyNlri[] => keys.map((k) => new KeyNlri(k));
+    const [x, y, z] = [list('x1', 'x2'), list('y1'), list('z1')];
+    const frame = (n: number): Uint8Array[] => [new Uint8Array([n])];
+    cache.set(null, 'ipv4-unicast', x, CTX, frame(1), 5);
+    cache.set(null, 'ipv4-unicast', y, CTX, frame(2), 3); // a slow member's, made later for an earlier version
+    cache.set(null, 'ipv4-unicast', z, CTX, frame(3), 8);
+    cache.forget(4);
+    assert.equal(cache.size, 3, 'the first made is still needed: nothing behind it goes yet');
+    cache.forget(5);
+    assert.deepEqual([cache.get(null, 'ipv4-unicast', x, CTX), cache.get(null, 'ipv4-unicast', y, CTX)], [undefined, undefined]);
+    assert.deepEqual(cache.get(null, 'ipv4-unicast', z, CTX)?.[0], new Uint8Array([3]));
+    // Encoded again for the same first NLRI (new settings or a new pass): the newer entry stays
+    // when the older one's turn comes.
+    const w = list('w1');
+    cache.set(null, 'ipv4-unicast', w, CTX, frame(4), 9);
+    cache.set(null, 'ipv4-unicast', w, CTX, frame(5), 12);
+    cache.forget(10);
+    assert.deepEqual(cache.get(null, 'ipv4-unicast', w, CTX)?.[0], new Uint8Array([5]));
+    assert.equal(cache.size, 1);
+    cache.forget(12);
+    assert.equal(cache.size, 0);
   });
 });

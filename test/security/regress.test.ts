@@ -117,11 +117,11 @@ describe('generated classes through the decoder', () => {
     const asPath = [{ type: 2, asns: Array.from({ length: 1500 }, (_, i) => 64512 + (i % 400)) }];
     const attrs = { key: 'big', origin: 0, asPath, nextHop: Uint8Array.of(10, 0, 0, 2), atomicAggregate: false, communities: [], largeCommunities: [], extendedCommunities: [], clusterList: [], unknown: [] };
     const nlri = [{ family: 'ipv4-unicast' as const, length: 24, address: Uint8Array.of(10, 1, 2) }];
-    const frames = encodeBatch({ family: 'ipv4-unicast', withdrawals: [], announcements: [{ attrs, nlri }], singles: [], prefixes: 1 }, EBGP);
+    const frames = encodeBatch({ family: 'ipv4-unicast', withdrawals: [], announcements: [{ attrs, nlri }], singles: [], prefixes: 1, upTo: 1 }, EBGP);
     assert.equal(frames.length, 1);
     const d = decodeUpdate(frames[0]!.subarray(19), EBGP);
     assert.deepEqual([d.message.withdrawn.length, d.message.nlri.length, d.message.attributes.length], [1, 0, 0], 'sent as a withdrawal');
-    const extended = encodeBatch({ family: 'ipv4-unicast', withdrawals: [], announcements: [{ attrs, nlri }], singles: [], prefixes: 1 }, { ...EBGP, maxMessageSize: 65535 });
+    const extended = encodeBatch({ family: 'ipv4-unicast', withdrawals: [], announcements: [{ attrs, nlri }], singles: [], prefixes: 1, upTo: 1 }, { ...EBGP, maxMessageSize: 65535 });
     assert.equal(decodeUpdate(extended[0]!.subarray(19), EBGP).message.nlri.length, 1, 'announced where it fits');
   });
 });
