@@ -542,7 +542,8 @@ export class PeerSession extends EventEmitter implements ConnectionHost {
 
   /** §6.8 bookkeeping after a transition, then report the session state. */
   private afterTransition(conn: Connection): void {
-    if (conn.fsm.state === 'Established') {
+    // With one connection there is no other to dump or discard: not looked at on every UPDATE.
+    if (conn.fsm.state === 'Established' && this.conns.length > 1) {
       const { dump, discard } = othersOnEstablished(this.views(), conn.id);
       for (const id of dump) {
         const other = this.conns.find((c) => c.id === id);
