@@ -49,9 +49,18 @@ interface Encoded {
  */
 export class EncodeCache {
   private readonly byFirst = new Map<Nlri, Encoded>();
-  /** The entries in the order they were made (first NLRI and entry), forgotten from the front. */
+  /** The entries in the order they were made, forgotten from the front. */
   private made: Encoded[] = [];
   private madeHead = 0;
+  /** At most this many entries: a member that stops reading (a peer whose TCP window stays shut,
+   *  with no hold timer) must not make the class keep every encoding it ever made while it
+   *  waits. Past it the oldest go, whatever the members' versions: a member reading them later
+   *  encodes its batch itself. */
+  private readonly maxKept: number;
+
+  constructor(maxKept = 1024) {
+    this.maxKept = maxKept;
+  }
 
   /** Entries kept. */
   get size(): number {
@@ -71,6 +80,26 @@ export class EncodeCache {
     const entry: Encoded = { attrs, nlri, as4: ctx.as4, maxMessageSize: ctx.maxMessageSize, addPath: ctx.addPathSend.has(family), extendedNextHopIpv4: ctx.extendedNextHopIpv4, frames, upTo };
     this.byFirst.set(nlri[0]!, entry);
     this.made.push(entry);
+    if (this.byFirst.size > this.maxKept) this.forgetOldest();
+    // Entries replaced under the same first NLRI stay in `made`, each with its frames, until
+    // their turn: past twice the bound, only the kept ones stay.
+    else if (this.made.length - this.madeHead > 2 * this.maxKept) {
+      this.made = this.made.slice(this.madeHead).filter((e) => this.byFirst.get(e.nlri[0]!) === e);
+      this.madeHead = 0;
+    }
+  }
+
+  /** Forget the oldest entry still kept. */
+  private forgetOldest(): void {
+    const made = this.made;
+    while (this.madeHead < made.length) {
+      const entry = made[this.madeHead++]!;
+      if (this.byFirst.get(entry.nlri[0]!) === entry) {
+        this.byFirst.delete(entry.nlri[0]!);
+        break;
+      }
+    }
+    this.compact(this.madeHead);
   }
 
   /**
@@ -87,6 +116,13 @@ export class EncodeCache {
       // A later entry for the same first NLRI replaced it: that one stays until its own turn.
       if (this.byFirst.get(entry.nlri[0]!) === entry) this.byFirst.delete(entry.nlri[0]!);
     }
+    this.compact(i);
+  }
+
+  /** `made` from `i` on: copied only when most of it is gone (the copy then costs less than the
+   *  forgetting did). */
+  private compact(i: number): void {
+    const made = this.made;
     if (i === made.length) {
       this.made = [];
       this.madeHead = 0;

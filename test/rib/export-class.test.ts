@@ -157,4 +157,18 @@ describe('export classes (update groups)', () => {
     cache.forget(12);
     assert.equal(cache.size, 0);
   });
+
+  it('an encode cache keeps at most its bound of entries, the oldest going first, whatever the members have read', () => {
+    const cache = new EncodeCache(3);
+    const lists = Array.from({ length: 5 }, (_, i) => [new KeyNlri(`k${i}`)]);
+    lists.forEach((l, i) => cache.set(null, 'ipv4-unicast', l, CTX, [new Uint8Array([i])], i));
+    assert.equal(cache.size, 3);
+    assert.deepEqual(lists.map((l) => cache.get(null, 'ipv4-unicast', l, CTX)?.[0]?.[0]), [undefined, undefined, 2, 3, 4]);
+    // The same first NLRI encoded again and again (a slow member never reading): still bounded.
+    for (let i = 0; i < 20; i++) cache.set(null, 'ipv4-unicast', lists[4]!, CTX, [new Uint8Array([100 + i])], 10 + i);
+    assert.ok(cache.size <= 3);
+    assert.equal(cache.get(null, 'ipv4-unicast', lists[4]!, CTX)?.[0]?.[0], 119, 'the newest encoding is the one kept');
+    const made = (cache as unknown as { made: unknown[]; madeHead: number });
+    assert.ok(made.made.length - made.madeHead <= 6, `${made.made.length - made.madeHead} encodings held for 3 kept`);
+  });
 });
