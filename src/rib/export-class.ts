@@ -84,7 +84,7 @@ export class EncodeCache {
     // Entries replaced under the same first NLRI stay in `made`, each with its frames, until
     // their turn: past twice the bound, only the kept ones stay.
     else if (this.made.length - this.madeHead > 2 * this.maxKept) {
-      this.made = this.made.slice(this.madeHead).filter((e) => this.byFirst.get(e.nlri[0]!) === e);
+      this.made = this.made.slice(this.madeHead).filter((e) => this.isKept(e));
       this.madeHead = 0;
     }
   }
@@ -94,7 +94,7 @@ export class EncodeCache {
     const made = this.made;
     while (this.madeHead < made.length) {
       const entry = made[this.madeHead++]!;
-      if (this.byFirst.get(entry.nlri[0]!) === entry) {
+      if (this.isKept(entry)) {
         this.byFirst.delete(entry.nlri[0]!);
         break;
       }
@@ -114,9 +114,14 @@ export class EncodeCache {
     for (; i < made.length && made[i]!.upTo <= readUpTo; i++) {
       const entry = made[i]!;
       // A later entry for the same first NLRI replaced it: that one stays until its own turn.
-      if (this.byFirst.get(entry.nlri[0]!) === entry) this.byFirst.delete(entry.nlri[0]!);
+      if (this.isKept(entry)) this.byFirst.delete(entry.nlri[0]!);
     }
     this.compact(i);
+  }
+
+  /** Still the entry for its first NLRI (not replaced by a later encoding of a list from there). */
+  private isKept(entry: Encoded): boolean {
+    return this.byFirst.get(entry.nlri[0]!) === entry;
   }
 
   /** `made` from `i` on: copied only when most of it is gone (the copy then costs less than the
