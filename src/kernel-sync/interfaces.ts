@@ -21,6 +21,36 @@ export interface InterfaceAddress {
   prefixLength: number;
 }
 
+/**
+ * What a link or address message changed, as bits: nothing (0: the kernel repeats a link's state
+ * on every flag or counter change, an address's on every flag change, such as the end of IPv6
+ * duplicate address detection); the table (CHANGED); which next hops may now resolve otherwise
+ * (RESOLVES_V4, RESOLVES_V6 for IPv6 outside fe80::/10, RESOLVES_V6_LINK_LOCAL inside: an
+ * address whose subnet holds such next hops came or went, or its link went up, down or away); and
+ * whether the link's name came, went or changed (NAMED: the tunnel device is found by name).
+ * Calico makes a veth per pod, with an IPv6 link-local address: that changes how no IPv4 next
+ * hop resolves, nor any IPv6 one outside fe80::/10.
+ */
+export const IFACE_CHANGE = { CHANGED: 1, RESOLVES_V4: 2, RESOLVES_V6: 4, RESOLVES_V6_LINK_LOCAL: 8, NAMED: 16 } as const;
+
+const LINK_LOCAL = new Uint8Array([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+/** The RESOLVES_* bits of a next hop: which changes may change how it resolves. */
+export function nextHopBits(nextHop: Uint8Array): number {
+  if (nextHop.length === 4) return IFACE_CHANGE.RESOLVES_V4;
+  return inPrefix(nextHop, LINK_LOCAL, 10) ? IFACE_CHANGE.RESOLVES_V6_LINK_LOCAL : IFACE_CHANGE.RESOLVES_V6;
+}
+
+/** The RESOLVES_* bits of an address/length: the next hops it is (isLocal), or whose subnet
+ *  holds them (onLink). An IPv6 subnet may hold next hops inside fe80::/10, outside it, or both. */
+function addressBits(address: Uint8Array, prefixLength: number): number {
+  if (address.length === 4) return IFACE_CHANGE.RESOLVES_V4;
+  const linkLocal = inPrefix(address, LINK_LOCAL, 10);
+  const onlyLinkLocal = linkLocal && prefixLength >= 10;
+  const someLinkLocal = linkLocal || inPrefix(LINK_LOCAL, address, prefixLength);
+  return (onlyLinkLocal ? 0 : IFACE_CHANGE.RESOLVES_V6) | (someLinkLocal ? IFACE_CHANGE.RESOLVES_V6_LINK_LOCAL : 0);
+}
+
 export class InterfaceTable {
   private readonly links = new Map<number, Interface>();
   private readonly addrs = new Map<string, InterfaceAddress>();
@@ -31,25 +61,48 @@ export class InterfaceTable {
     return this.changes;
   }
 
-  applyLink(kind: 'new' | 'del', m: LinkMessage): void {
-    this.changes++;
-    if (kind === 'del') {
-      this.links.delete(m.index);
-      for (const [k, a] of this.addrs) if (a.index === m.index) this.addrs.delete(k);
-      return;
-    }
+  /** Applies a link message; returns what it changed (IFACE_CHANGE bits; 0 for a repeat). */
+  applyLink(kind: 'new' | 'del', m: LinkMessage): number {
     const previous = this.links.get(m.index);
-    this.links.set(m.index, { index: m.index, name: m.name ?? previous?.name ?? `if${m.index}`, up: (m.flags & IFF_UP) !== 0, loopback: (m.flags & IFF_LOOPBACK) !== 0 });
+    if (kind === 'del') {
+      if (!previous) return 0;
+      this.changes++;
+      this.links.delete(m.index);
+      const resolves = this.resolvesOn(m.index);
+      for (const [k, a] of this.addrs) if (a.index === m.index) this.addrs.delete(k);
+      return IFACE_CHANGE.CHANGED | IFACE_CHANGE.NAMED | resolves;
+    }
+    const link: Interface = { index: m.index, name: m.name ?? previous?.name ?? `if${m.index}`, up: (m.flags & IFF_UP) !== 0, loopback: (m.flags & IFF_LOOPBACK) !== 0 };
+    if (previous && previous.name === link.name && previous.up === link.up && previous.loopback === link.loopback) return 0;
+    this.changes++;
+    this.links.set(m.index, link);
+    // Next hops resolve on the subnets of up links: a link going up or down (or new and up)
+    // changes that for the next hops its addresses are or hold (a new link usually has none yet).
+    const resolves = (previous?.up ?? false) !== link.up ? this.resolvesOn(m.index) : 0;
+    return IFACE_CHANGE.CHANGED | (previous?.name !== link.name ? IFACE_CHANGE.NAMED : 0) | resolves;
   }
 
-  applyAddr(kind: 'new' | 'del', m: AddrMessage): void {
-    this.changes++;
+  /** Applies an address message; returns what it changed (IFACE_CHANGE bits; 0 for a repeat). */
+  applyAddr(kind: 'new' | 'del', m: AddrMessage): number {
     // IFA_LOCAL is the interface's own address on point-to-point links; IFA_ADDRESS otherwise.
     const address = m.local ?? m.address;
-    if (!address) return;
+    if (!address) return 0;
     const key = `${m.index}/${m.family}/${hex(address)}/${m.prefixLength}`;
-    if (kind === 'del') this.addrs.delete(key);
-    else this.addrs.set(key, { index: m.index, family: m.family, address, prefixLength: m.prefixLength });
+    if (kind === 'del') {
+      if (!this.addrs.delete(key)) return 0;
+    } else {
+      if (this.addrs.has(key)) return 0; // the same address, index and length: nothing a lookup reads changed
+      this.addrs.set(key, { index: m.index, family: m.family, address, prefixLength: m.prefixLength });
+    }
+    this.changes++;
+    return IFACE_CHANGE.CHANGED | addressBits(address, m.prefixLength);
+  }
+
+  /** The RESOLVES_* bits of a link's addresses. */
+  private resolvesOn(index: number): number {
+    let bits = 0;
+    for (const a of this.addrs.values()) if (a.index === index) bits |= addressBits(a.address, a.prefixLength);
+    return bits;
   }
 
   clear(): void {

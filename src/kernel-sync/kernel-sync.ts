@@ -19,7 +19,7 @@ import type { Family, Nlri } from '../bgp/messages/types.ts';
 import { prefixKey } from '../rib/prefix-key.ts';
 import { NetlinkSocket, type NetlinkEvent as SocketEvent } from '../native/netlink.ts';
 import { NetlinkChannel, type RouteResult } from './channel.ts';
-import { InterfaceTable, globMatch } from './interfaces.ts';
+import { IFACE_CHANGE, InterfaceTable, globMatch, nextHopBits } from './interfaces.ts';
 import { KernelView, routeKey } from './kernel-view.ts';
 import { NextHopCache, WantedForms, desiredForm, sameRoute, type DesiredForm, type ProgramSettings, type Verdicts } from './resolve.ts';
 import { formOf, fullAddressInto, routeOf, type RouteForm } from './route-form.ts';
@@ -274,12 +274,12 @@ export class KernelSync {
       void this.resync();
       return;
     }
-    let addressesChanged = false;
+    let ifaceChanges = 0;
     for (const ev of events) {
       if (ev.kind !== 'new' && ev.kind !== 'del') continue;
-      addressesChanged = this.applyNotification(ev.kind, ev.message) || addressesChanged;
+      ifaceChanges |= this.applyNotification(ev.kind, ev.message);
     }
-    if (addressesChanged) this.afterAddressChange();
+    if (ifaceChanges) this.afterInterfaceChange(ifaceChanges);
   }
 
   /** The monitor would receive a notification of every route we install or delete (a datagram
@@ -298,22 +298,25 @@ export class KernelSync {
    *  nothing acts on (onOwnRouteEvent watches deletions), so it is not even decoded. */
   private readonly isOwnRouteEcho = (m: NlMessage): boolean => m.header.type === RTM.NEWROUTE && m.payload.remaining >= 8 && m.payload.buf[m.payload.offset + 5] === this.opts.protocol;
 
-  /** One monitor event; returns true when interfaces or addresses changed. */
-  private applyNotification(kind: 'new' | 'del', m: RtMessage): boolean {
+  /** One monitor event; returns what it changed of the interfaces and addresses (IFACE_CHANGE
+   *  bits, 0 for none). */
+  private applyNotification(kind: 'new' | 'del', m: RtMessage): number {
     if (m.type === 'link') {
-      this.ifaces.applyLink(kind, m as LinkMessage);
-      return true;
+      const index = (m as LinkMessage).index;
+      const before = this.ifaces.byIndex(index)?.name;
+      const changes = this.ifaces.applyLink(kind, m as LinkMessage);
+      // The tunnel device (for IPv4 next hops) is found by its name.
+      const tunnel = this.opts.tunnel.device;
+      const tunnelNamed = (changes & IFACE_CHANGE.NAMED) !== 0 && (before === tunnel || this.ifaces.byIndex(index)?.name === tunnel);
+      return changes | (tunnelNamed ? IFACE_CHANGE.RESOLVES_V4 : 0);
     }
-    if (m.type === 'addr') {
-      this.ifaces.applyAddr(kind, m as AddrMessage);
-      return true;
-    }
-    if (!this.inTable(m)) return false;
+    if (m.type === 'addr') return this.ifaces.applyAddr(kind, m as AddrMessage);
+    if (!this.inTable(m)) return 0;
     if (m.protocol === this.opts.protocol) {
       // Our own routes echoed back: `programmed` already knows them; the view keeps only what
       // a start-up dump found (for adoption), not a second copy of every route we install.
       this.onOwnRouteEvent(kind, m);
-      return false;
+      return 0;
     }
     this.view.apply(kind, m);
     if (this.opts.learn && this.learnable(m)) {
@@ -323,15 +326,19 @@ export class KernelSync {
     }
     // Another route may change how our next hops resolve.
     if (this.opts.program) this.remarkRecursive();
-    return false;
+    return 0;
   }
 
-  private afterAddressChange(): void {
+  /** Links or addresses changed (`changes`: IFACE_CHANGE bits): the connected subnets are
+   *  learned again, and the routes whose next hops may now resolve otherwise are planned again.
+   *  Only those: Calico makes a veth per pod, each with an IPv6 link-local address, and planning
+   *  every programmed route again for each of their messages cost O(routes) a message. */
+  private afterInterfaceChange(changes: number): void {
     if (this.opts.learn) this.rib.setLocalRoutes('connected', this.connectedRoutes(), Date.now());
-    if (this.opts.program) {
-      for (const key of this.programmed.keys()) this.dirty.add(key);
-      this.scheduleFlush();
-    }
+    const resolves = changes & (IFACE_CHANGE.RESOLVES_V4 | IFACE_CHANGE.RESOLVES_V6 | IFACE_CHANGE.RESOLVES_V6_LINK_LOCAL);
+    if (!this.opts.program || resolves === 0) return;
+    for (const p of this.programmed.values()) if (mayResolveOtherwise(p, resolves)) this.dirty.add(p.destKey);
+    this.scheduleFlush();
   }
 
   /** Someone removed a route we installed: put it back (BIRD's kernel scan does the same). */
@@ -703,4 +710,18 @@ function maskedNlri(family: Family, address: Uint8Array, length: number): Nlri {
 
 export function formatNlri(n: Nlri): string {
   return prefixToString(n);
+}
+
+/**
+ * Whether a programmed route may be planned otherwise after interfaces or addresses changed how
+ * some next hops resolve (`resolves`: RESOLVES_* bits). A route not installed, or not with a form
+ * of ours, is planned again whatever changed, and so is one resolved through another route, or
+ * an ECMP set (a member left out for want of a next hop may resolve now, whatever it is).
+ * Otherwise its gateway, which is its path's next hop, decides; a route without a gateway (a
+ * blackhole) does not depend on interfaces at all.
+ */
+function mayResolveOtherwise(p: ProgrammedRoute, resolves: number): boolean {
+  const form = p.form;
+  if (p.state !== 'installed' || !form || p.recursive || form.multipath) return true;
+  return form.gateway !== undefined && (resolves & nextHopBits(form.gateway)) !== 0;
 }

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InterfaceTable, IFF_UP, globMatch, inPrefix } from '../../src/kernel-sync/interfaces.ts';
+import { IFACE_CHANGE, InterfaceTable, IFF_UP, globMatch, inPrefix, nextHopBits } from '../../src/kernel-sync/interfaces.ts';
+import type { AddrMessage, LinkMessage } from '../../src/kernel-sync/rtnetlink/index.ts';
 import { IF, addr, interfaces, ip, link } from './kernel-fixtures.ts';
 
 const onLinkName = (t: InterfaceTable, a: string): string | undefined => {
@@ -98,6 +99,79 @@ describe('inPrefix', () => {
         const expected = len === 0 || Math.floor(a / 2 ** shift) === Math.floor(b / 2 ** shift);
         assert.equal(inPrefix(bytes(a), bytes(b), len), expected);
       }),
+    );
+  });
+});
+
+describe('InterfaceTable: what a message changed', () => {
+  const { CHANGED, RESOLVES_V4, RESOLVES_V6, RESOLVES_V6_LINK_LOCAL, NAMED } = IFACE_CHANGE;
+
+  it('a repeated link or address message changes nothing (0), and the generation stays', () => {
+    const t = interfaces();
+    const g = t.generation;
+    assert.equal(t.applyLink('new', link(IF.eth0, 'eth0')), 0);
+    assert.equal(t.applyLink('new', link(IF.eth0, 'eth0', IFF_UP | 0x40 /* IFF_RUNNING: not read */)), 0);
+    assert.equal(t.applyAddr('new', addr(IF.eth0, '10.0.0.1/24')), 0, 'e.g. the end of duplicate address detection');
+    assert.equal(t.applyAddr('del', addr(IF.eth0, '10.9.9.9/24')), 0, 'an address it never had');
+    assert.equal(t.applyLink('del', link(99, 'gone')), 0, 'a link it never had');
+    assert.equal(t.generation, g);
+  });
+
+  it('addresses: the family whose next hops may resolve otherwise', () => {
+    const t = interfaces();
+    const g = t.generation;
+    assert.equal(t.applyAddr('new', addr(IF.cali1, 'fe80::ecee:eeff:feee:eeee/64')), CHANGED | RESOLVES_V6_LINK_LOCAL, "a pod veth's link-local address");
+    assert.equal(t.applyAddr('new', addr(IF.eth0, '10.0.5.1/24')), CHANGED | RESOLVES_V4);
+    assert.equal(t.applyAddr('del', addr(IF.eth0, '10.0.5.1/24')), CHANGED | RESOLVES_V4);
+    assert.equal(t.applyAddr('new', addr(IF.eth0, 'fd00::5:1/112')), CHANGED | RESOLVES_V6);
+    assert.equal(t.applyAddr('new', addr(IF.eth0, 'fc00::1/6')), CHANGED | RESOLVES_V6 | RESOLVES_V6_LINK_LOCAL, 'a subnet holding fe80::/10 too');
+    assert.equal(t.applyAddr('new', addr(IF.eth0, 'fe80::1/9')), CHANGED | RESOLVES_V6 | RESOLVES_V6_LINK_LOCAL, 'a link-local address whose subnet is wider than fe80::/10');
+    assert.equal(t.generation, g + 6);
+    assert.equal(nextHopBits(ip('10.0.0.2')), RESOLVES_V4);
+    assert.equal(nextHopBits(ip('fd00::2')), RESOLVES_V6);
+    assert.equal(nextHopBits(ip('febf::2')), RESOLVES_V6_LINK_LOCAL);
+    assert.equal(nextHopBits(ip('fec0::2')), RESOLVES_V6);
+  });
+
+  it('links: up or down changes the families of its addresses; a name coming, going or changing is NAMED', () => {
+    const t = interfaces();
+    assert.equal(t.applyLink('new', link(IF.eth0, 'eth0', 0)), CHANGED | RESOLVES_V4 | RESOLVES_V6, 'eth0 has 10.0.0.1/24 and fd00::1/64');
+    assert.equal(t.applyLink('new', link(IF.cali1, 'cali1', 0)), CHANGED, 'cali1 has no address: down changes no next hop');
+    assert.equal(t.applyLink('new', link(42, 'cali42')), CHANGED | NAMED, 'a new link');
+    assert.equal(t.applyLink('new', link(42, 'cali43')), CHANGED | NAMED, 'renamed');
+    assert.equal(t.applyLink('del', link(IF.eth1, 'eth1')), CHANGED | NAMED | RESOLVES_V4, 'eth1 (down) had 172.16.0.1/24, which goes with it');
+    assert.equal(t.applyAddr('del', addr(IF.eth1, '172.16.0.1/24')), 0, 'already gone');
+  });
+
+  // The promise the bits make: what they leave out, no lookup can tell apart.
+  it('property: after a message, every next hop whose bits it leaves clear resolves as before (onLink, isLocal; byName without NAMED)', () => {
+    const names = ['eth0', 'eth1', 'tunl0', 'cali1'];
+    const cidrs = ['10.0.0.1/24', '10.0.0.9/32', '10.1.0.1/16', 'fd00::1/64', 'fe80::1/64', 'fe80::2/64', 'fe80::3/128', 'fc00::1/6', 'fe80::4/9', 'fe00::1/8'];
+    const probes = ['10.0.0.2', '10.0.0.9', '10.1.2.3', '10.2.0.1', 'fd00::2', 'fe80::9', 'fe80::1', 'fe80::2', 'fe80::3', 'fe00::9', 'fec0::1', 'fc00::1'].map(ip);
+    const message = fc.oneof(
+      fc.record({ kind: fc.constantFrom('new', 'del'), index: fc.integer({ min: 1, max: 4 }), name: fc.constantFrom(...names), up: fc.boolean() }).map((l) => ({ type: 'link' as const, ...l })),
+      fc.record({ kind: fc.constantFrom('new', 'del'), index: fc.integer({ min: 1, max: 4 }), cidr: fc.constantFrom(...cidrs) }).map((a) => ({ type: 'addr' as const, ...a })),
+    );
+    const answers = (t: InterfaceTable) => probes.map((p) => ({ bits: nextHopBits(p), answer: `${t.onLink(p)?.index ?? '-'} ${t.isLocal(p)}` }));
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 30 }), (messages) => {
+        const t = new InterfaceTable();
+        for (const m of messages) {
+          const before = answers(t);
+          const named = names.map((n) => t.byName(n)?.index);
+          const generation = t.generation;
+          const bits =
+            m.type === 'link'
+              ? t.applyLink(m.kind as 'new' | 'del', { ...link(m.index, m.name, m.up ? IFF_UP : 0) } as LinkMessage)
+              : t.applyAddr(m.kind as 'new' | 'del', addr(m.index, m.cidr) as AddrMessage);
+          answers(t).forEach((a, i) => {
+            if ((bits & a.bits) === 0) assert.equal(a.answer, before[i]!.answer, `${m.type} ${JSON.stringify(m)}: probe ${i}`);
+          });
+          if ((bits & NAMED) === 0) assert.deepEqual(names.map((n) => t.byName(n)?.index), named);
+          assert.equal(t.generation !== generation, bits !== 0, 'the generation moves exactly when something changed');
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -7,62 +7,8 @@
 // requests back from the bytes KernelSync encoded.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventEmitter } from 'node:events';
-import { KernelSync, type KernelSyncOptions } from '../../src/kernel-sync/kernel-sync.ts';
-import { ACCEPT_ALL } from '../../src/policy/compile.ts';
-import { prefixKey } from '../../src/rib/prefix-key.ts';
-import { RTPROT, decodeNetlink, type RouteMessage, type RouteRequests } from '../../src/kernel-sync/rtnetlink/index.ts';
-import type { RouteResult } from '../../src/kernel-sync/channel.ts';
-import type { Destination } from '../../src/rib/types.ts';
-import type { Rib } from '../../src/rib/rib.ts';
-import type { Speaker } from '../../src/speaker.ts';
-import type { Logger } from '../../src/observability/log.ts';
-import { IF, destination, interfaces, path, peer } from './kernel-fixtures.ts';
 import { bytesToIp } from '../../src/util/ip.ts';
-
-const silent = { child: () => silent, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as unknown as Logger;
-const opts: KernelSyncOptions = {
-  learn: false, program: true, protocol: RTPROT.BIRD, table: 254, metric: 0, exportPolicy: ACCEPT_ALL,
-  ignoreInterfaces: [], tunnel: { device: 'tunl0', mode: 'never' }, persist: true, deferralTime: 240,
-};
-
-interface Call { requests: { op: string; route: RouteMessage }[]; answer: (ok?: boolean) => void }
-interface Internals { channel: unknown; markDirty(key: string): void }
-
-function setup(): { k: KernelSync; loc: Map<string, Destination>; calls: Call[]; want: (prefix: string, nextHop: string) => string } {
-  const loc = new Map<string, Destination>();
-  const k = new KernelSync(opts, { loc, destinationListeners: [] } as unknown as Rib, { events: new EventEmitter() } as unknown as Speaker, silent);
-  // The interfaces of the fixtures: eth0 up with 10.0.0.1/24, so 10.0.0.x next hops are direct.
-  const ifs = interfaces();
-  for (const [index, name] of [[IF.lo, 'lo'], [IF.eth0, 'eth0']] as const) {
-    const l = ifs.byIndex(index)!;
-    k.ifaces.applyLink('new', { type: 'link', index, name, flags: l.up ? 1 | (l.loopback ? 8 : 0) : 0 } as Parameters<typeof k.ifaces.applyLink>[1]);
-  }
-  for (const a of ifs.addresses()) k.ifaces.applyAddr('new', { type: 'addr', family: a.family, index: a.index, prefixLength: a.prefixLength, flags: 0, scope: 0, address: a.address });
-  const calls: Call[] = [];
-  (k as unknown as Internals).channel = {
-    send: (encoded: RouteRequests) => new Promise<RouteResult[]>((resolve) => {
-      const requests = decodeNetlink(encoded.bytes(0, encoded.count)).map((ev) => {
-        assert.ok(ev.kind === 'new' || ev.kind === 'del');
-        return { op: ev.kind === 'new' ? 'replace' : 'del', route: ev.message as RouteMessage };
-      });
-      assert.equal(requests.length, encoded.count);
-      calls.push({ requests, answer: (ok = true) => resolve(requests.map(() => (ok ? { ok: true } : { ok: false, errno: 101, message: 'unreachable' }))) });
-    }),
-  };
-  const node2 = peer('node2', '10.0.0.2');
-  const want = (prefix: string, nextHop: string): string => {
-    const d = destination(prefix, path(prefix, { nextHop, peer: node2 }));
-    const key = prefixKey(d.nlri);
-    loc.set(key, d);
-    (k as unknown as Internals).markDirty(key);
-    return key;
-  };
-  return { k, loc, calls, want };
-}
-
-const turn = () => new Promise((r) => setImmediate(r));
-const text = (c: Call) => c.requests.map((r) => `${r.op} ${bytesToIp(r.route.dst!)}/${r.route.dstLength} via ${r.route.gateway ? bytesToIp(r.route.gateway) : '-'}`);
+import { fakeKernel as setup, text, turn } from './fake-kernel.ts';
 
 describe('KernelSync: batches in flight', () => {
   it('a destination changed while its request is unanswered is sent again only after the answer, as the Loc-RIB wants it then', async () => {
