@@ -3,7 +3,7 @@
 // network namespace of their own. N /32 BGP routes (via 10.0.0.2, on a veth's 10.0.0.1/24) are
 // installed; then V veth pairs come up and go, as Calico makes one per pod (each host end gets an
 // IPv6 link-local address once duplicate address detection is done, and the kernel sends a link
-// message for every state change). What that costs the main thread is the measure: link and
+// message for every state change), each with a route to its pod as Felix adds it. What that costs the main thread is the measure: link and
 // address changes must not plan every programmed route again. Then the routes are removed.
 // Usage (root): node --import tsx bench/kernel-churn.ts [N] [V]   (defaults 100000, 20)
 // It creates the namespace `tern-churn-<pid>`, runs itself inside it with calico-node's Node
@@ -82,6 +82,9 @@ async function inside(n: number, v: number): Promise<void> {
     execFileSync('ip', ['link', 'add', `cali${i}`, 'type', 'veth', 'peer', 'name', `pod${i}`]);
     execFileSync('ip', ['link', 'set', `cali${i}`, 'up']);
     execFileSync('ip', ['link', 'set', `pod${i}`, 'up']);
+    // Felix's route to the pod (another protocol's: kernel sync watches how such routes change
+    // the resolution of its own next hops).
+    execFileSync('ip', ['route', 'add', `10.65.${i >> 8}.${i & 255}/32`, 'dev', `cali${i}`, 'scope', 'link', 'proto', 'boot']);
   }
   await sleep(4000); // duplicate address detection, then the link-local addresses
   for (let i = 0; i < v; i++) execFileSync('ip', ['link', 'del', `cali${i}`]);
