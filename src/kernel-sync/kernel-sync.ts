@@ -131,6 +131,9 @@ export class KernelSync {
   /** What every route is written with: fixed for the life of the sync (a reload changes only its
    *  export policy), and one object, which the next-hop cache compares by identity. */
   private readonly programSettings: ProgramSettings;
+  /** Records that other protocols' routes may change (dependsOnOtherRoutes): planned again when
+   *  one comes or goes. Kept by record(); remarkDependent drops what went stale. */
+  private readonly dependent = new Set<ProgrammedRoute>();
   /** Dirty destinations whose last request is still in flight: dirty again once it is answered. */
   private waiting: string[] = [];
   /** Batches sent (numbers for ProgrammedRoute.batch). */
@@ -325,7 +328,7 @@ export class KernelSync {
       else this.rib.removeLocalRoute('kernel', local.nlri);
     }
     // Another route may change how our next hops resolve.
-    if (this.opts.program) this.remarkRecursive();
+    if (this.opts.program) this.remarkDependent();
     return 0;
   }
 
@@ -356,10 +359,15 @@ export class KernelSync {
     }
   }
 
-  private remarkRecursive(): void {
-    // Only routes that depend on other routes: those resolved recursively, and those not resolved yet.
-    for (const p of this.programmed.values()) if (p.state === 'unresolved' || p.recursive) this.dirty.add(p.destKey);
-    this.scheduleFlush();
+  /** Another protocol's route came or went: plan again the routes that depend on other routes
+   *  (`dependent`), not every programmed route (Felix adds and deletes one per pod). Entries that
+   *  stopped depending, or whose destination has another record by now, leave the set here. */
+  private remarkDependent(): void {
+    for (const p of this.dependent) {
+      if (this.programmed.get(p.destKey) !== p || !dependsOnOtherRoutes(p)) this.dependent.delete(p);
+      else this.dirty.add(p.destKey);
+    }
+    if (this.dirty.size) this.scheduleFlush();
   }
 
   private async resync(): Promise<void> {
@@ -582,7 +590,10 @@ export class KernelSync {
       // While recovering from a restart, adopted routes stay until the prune.
       if (this.adopted.has(destKey) && this.adopted.get(destKey) === current.form) return;
       if (current.form && current.state !== 'unresolved') this.remove(current, current.form, out);
-      else this.programmed.delete(destKey);
+      else {
+        this.programmed.delete(destKey);
+        this.dependent.delete(current);
+      }
       return;
     }
     const form = desired.form;
@@ -629,16 +640,19 @@ export class KernelSync {
   /** The record of one destination, updated in place (one object per destination for as long as
    *  it is programmed: a new one per change was garbage the young collector copied). */
   private record(destKey: string, current: ProgrammedRoute | undefined, dest: Destination, state: ProgrammedState, form: RouteForm | undefined, error: string | undefined, recursive: boolean): ProgrammedRoute {
-    if (current) {
-      current.state = state;
-      current.form = form;
-      current.error = error;
-      current.recursive = recursive;
-      return current;
+    let rec = current;
+    if (rec) {
+      rec.state = state;
+      rec.form = form;
+      rec.error = error;
+      rec.recursive = recursive;
+    } else {
+      rec = { destKey, family: dest.family, nlri: dest.nlri, state, form, error, recursive, batch: undefined };
+      this.programmed.set(destKey, rec);
     }
-    const created: ProgrammedRoute = { destKey, family: dest.family, nlri: dest.nlri, state, form, error, recursive, batch: undefined };
-    this.programmed.set(destKey, created);
-    return created;
+    if (dependsOnOtherRoutes(rec)) this.dependent.add(rec);
+    else if (this.dependent.size) this.dependent.delete(rec);
+    return rec;
   }
 
   // ===== Views =====
@@ -710,6 +724,16 @@ function maskedNlri(family: Family, address: Uint8Array, length: number): Nlri {
 
 export function formatNlri(n: Nlri): string {
   return prefixToString(n);
+}
+
+/**
+ * Whether a programmed route may be planned otherwise when another protocol's route comes or
+ * goes: its next hop is not resolved yet, or resolved through another route, or it was left
+ * alone because another protocol has a route to its prefix (failed, without a form: once that
+ * route goes, ours is installed).
+ */
+function dependsOnOtherRoutes(p: ProgrammedRoute): boolean {
+  return p.state === 'unresolved' || p.recursive === true || (p.state === 'failed' && p.form === undefined);
 }
 
 /**
