@@ -367,7 +367,7 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
     ],
     tern: { kernel: { learn: false, program: true } },
   }, [
-    ['4. a static route already there is left alone: state failed with the reason, never deleted', async (w) => {
+    ['4. a static route already there is left alone: state failed with the reason, never deleted; ours once it goes', async (w) => {
       const ns = w.ternNs;
       await kernelHas(ns, '10.81.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']); // converged
       for (const [prefix, gw, metric] of [['10.80.0.0/24', '10.0.0.3', ''], ['fd00:80::/48', 'fd00::3', ' metric 1024']] as const) {
@@ -379,9 +379,12 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
         assert.match(p.error ?? '', /protocol 4\b.*left alone/);
         assert.deepEqual(await kernelLine(ns, prefix), [`unicast via ${gw} dev eth0 proto static${metric}`]);
       }
-      // Stopping Tern (persist off or on) never removes them either.
+      // Once the other route goes, ours is installed.
+      await run('ip', ['-n', ns, 'route', 'del', '10.80.0.0/24', 'proto', 'static']);
+      await kernelHas(ns, '10.80.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']);
+      assert.equal((await w.tern.programmed('10.80.0.0/24'))?.state, 'installed');
+      // Stopping Tern (persist off or on) never removes another protocol's route either.
       await w.tern.stop('SIGTERM');
-      assert.deepEqual(await kernelLine(ns, '10.80.0.0/24'), ['unicast via 10.0.0.3 dev eth0 proto static']);
       assert.deepEqual(await kernelLine(ns, 'fd00:80::/48'), ['unicast via fd00::3 dev eth0 proto static metric 1024']);
     }],
   ]);
