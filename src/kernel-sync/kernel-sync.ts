@@ -53,6 +53,9 @@ const PROGRAM_SLICE_MS = 10;
  *  (on a threadpool thread, inside sendmsg) inserts the routes of the one before, so it goes on
  *  from one to the next while BGP input holds the event loop (the channel runs 3 sends at once). */
 const BATCHES_IN_FLIGHT = 4;
+/** The first retry of routes the kernel refused, and the longest wait between retries. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 60_000;
 
 export type ProgrammedState = 'pending' | 'installed' | 'failed' | 'unresolved';
 
@@ -147,6 +150,10 @@ export class KernelSync {
   private readonly dst4 = new Uint8Array(4);
   private readonly dst16 = new Uint8Array(16);
   private pruneTimer?: NodeJS.Timeout;
+  /** Routes the kernel refused (state failed, with the kernel's error), to be tried again. */
+  private readonly refused = new Set<ProgrammedRoute>();
+  private retryTimer?: NodeJS.Timeout;
+  private retryMs = RETRY_FIRST_MS;
   private pruneRequested?: string;
   private resyncing = false;
   private stopped = false;
@@ -182,6 +189,7 @@ export class KernelSync {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (!this.opts.persist && this.channel) {
       const ours = [...this.programmed.values()].filter((p) => p.state === 'installed' && p.form).map((p) => ({ op: 'del' as const, route: routeOf(p.form!, p.nlri) }));
       await this.channel.routes(ours);
@@ -560,14 +568,52 @@ export class KernelSync {
       record.state = 'installed';
       record.error = undefined;
       if (this.adopted.size) this.adopted.delete(record.destKey);
-    } else this.failed(record, `${r.message ?? 'kernel error'}${r.errno ? ` (errno ${r.errno})` : ''}`);
+      if (this.refused.size && this.refused.delete(record)) {
+        this.log.info({ prefix: formatNlri(record.nlri) }, 'kernel route installed on a retry');
+        if (this.refused.size === 0) this.retryMs = RETRY_FIRST_MS;
+      }
+      return;
+    }
+    // The kernel said no (a next hop not reachable yet, an interface going away): tried again
+    // later, as BIRD's kernel scan (`scan time 2` in calico-node) puts back what is missing.
+    const again = this.refused.has(record);
+    this.failed(record, `${r.message ?? 'kernel error'}${r.errno ? ` (errno ${r.errno})` : ''}`, again);
+    this.refused.add(record);
+    this.scheduleRetry();
   }
 
-  private failed(record: ProgrammedRoute, error: string): void {
+  /** `again`: the kernel refused this route before, and was asked again (logged at debug). */
+  private failed(record: ProgrammedRoute, error: string, again = false): void {
     this.stats.failures++;
     record.state = 'failed';
     record.error = error;
-    this.log.warn({ prefix: formatNlri(record.nlri), error }, 'kernel route not installed');
+    if (again) this.log.debug({ prefix: formatNlri(record.nlri), error }, 'kernel route refused again');
+    else this.log.warn({ prefix: formatNlri(record.nlri), error }, 'kernel route not installed');
+  }
+
+  /** Plans the routes the kernel refused again, RETRY_FIRST_MS after the first refusal, then
+   *  twice as long after each retry that still left some refused, up to RETRY_MAX_MS. */
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      let any = false;
+      for (const p of this.refused) {
+        // Gone, replaced, or changed since (its destination was planned again meanwhile).
+        if (this.programmed.get(p.destKey) !== p || p.state !== 'failed') this.refused.delete(p);
+        else {
+          this.dirty.add(p.destKey);
+          any = true;
+        }
+      }
+      if (!any) {
+        this.retryMs = RETRY_FIRST_MS;
+        return;
+      }
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      this.scheduleFlush();
+    }, this.retryMs);
+    this.retryTimer.unref();
   }
 
   /** What to send the kernel for one destination (replace, delete, or nothing): added to `out`. */

@@ -50,6 +50,7 @@ export function fakeKernel(): FakeKernel {
   const calls: Call[] = [];
   const internals = k as unknown as Internals;
   internals.channel = {
+    close: () => undefined,
     send: (encoded: RouteRequests) => new Promise<RouteResult[]>((resolve) => {
       const requests = decodeNetlink(encoded.bytes(0, encoded.count)).map((ev) => {
         assert.ok(ev.kind === 'new' || ev.kind === 'del');
