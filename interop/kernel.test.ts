@@ -307,7 +307,7 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
       const ecmp = await w.tern.programmed('10.60.0.0/24');
       assert.deepEqual(ecmp?.nextHops.map((h) => h.gateway).sort(), ['10.0.0.2', '10.0.0.3']);
     }],
-    ['2. a policy metric is the kernel metric; withdrawals remove routes and shrink ECMP', async (w) => {
+    ['2. a policy metric is the kernel metric; withdrawals remove routes (whatever their next hops) and shrink ECMP', async (w) => {
       const ns = w.ternNs;
       await kernelHas(ns, '10.53.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird metric 500']);
       assert.equal((await w.tern.programmed('10.53.0.0/24'))?.metric, 500);
@@ -315,6 +315,10 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
       // Somebody deletes a route of ours: Tern puts it back (as BIRD's kernel scan does).
       await w.ip('route', 'del', '10.50.0.0/24', 'proto', 'bird');
       await kernelHas(ns, '10.50.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']);
+      // Our route with other next hops than Tern wrote (as after a replacement the kernel
+      // refused, or someone writing in our protocol's name): the withdrawal still removes it.
+      await w.ip('route', 'replace', '10.54.0.0/24', 'via', '10.0.0.3', 'dev', 'eth0', 'proto', 'bird');
+      await kernelHas(ns, '10.54.0.0/24', ['unicast via 10.0.0.3 dev eth0 proto bird']);
       await w.bird(2).cmd('disable', 'gone4');
       await kernelHas(ns, '10.54.0.0/24', []);
       assert.equal(await w.tern.programmed('10.54.0.0/24'), undefined, 'gone from show kernel');

@@ -22,7 +22,7 @@ import { NetlinkChannel, type RouteResult } from './channel.ts';
 import { IFACE_CHANGE, InterfaceTable, globMatch, nextHopBits } from './interfaces.ts';
 import { KernelView, routeKey } from './kernel-view.ts';
 import { NextHopCache, WantedForms, desiredForm, sameRoute, type DesiredForm, type ProgramSettings, type Verdicts } from './resolve.ts';
-import { formOf, fullAddressInto, routeOf, type RouteForm } from './route-form.ts';
+import { deleteBodyOf, formOf, fullAddressInto, routeOf, type RouteForm } from './route-form.ts';
 import { prefixToString } from '../bgp/messages/nlri.ts';
 import { RTMGRP, RTN, RTPROT, RouteRequests, decodeNetlink, type AddrMessage, type LinkMessage, type RouteMessage, type RtMessage } from './rtnetlink/index.ts';
 import { RTM } from './rtnetlink/constants.ts';
@@ -670,7 +670,7 @@ export class KernelSync {
    *  the other family) fails its record, and nothing is sent for it. */
   private request(out: Outbox, op: 'replace' | 'del', record: ProgrammedRoute, form: RouteForm): void {
     try {
-      out.requests.addBody(op, form, this.addressOf(record.nlri, form.family), record.nlri.length);
+      out.requests.addBody(op, op === 'del' ? deleteBodyOf(form) : form, this.addressOf(record.nlri, form.family), record.nlri.length);
     } catch (err) {
       this.failed(record, `netlink request not encoded: ${(err as Error).message}`);
       return;

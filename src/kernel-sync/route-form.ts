@@ -6,6 +6,7 @@
 // marked: 9 % of an install's CPU). The RouteMessage a request needs is built when it is sent.
 import type { Nlri } from '../bgp/messages/types.ts';
 import type { NextHop, RouteBody, RouteMessage } from './rtnetlink/index.ts';
+import { RTN, RT_SCOPE } from './rtnetlink/index.ts';
 import { KeyNlri } from '../rib/prefix-key.ts';
 
 /** What a route says besides its prefix (RouteBody without the fields we never program), every
@@ -43,6 +44,25 @@ export function routeOf(form: RouteForm, nlri: Nlri): RouteMessage {
     unknown: NO_UNKNOWN,
   };
 }
+
+/**
+ * What a delete of the route `form` says: its table, protocol and metric, no type, scope or next
+ * hop. The kernel then deletes our route to the prefix whatever next hops it has (and never
+ * another protocol's: it matches rtm_protocol). With the next hops, a delete of a route whose
+ * replacement the kernel refused (it kept the old next hops) or that someone rewrote in our
+ * protocol's name found nothing (ESRCH), and that route stayed. One body per form (a template
+ * per form in RouteRequests).
+ */
+export function deleteBodyOf(form: RouteForm): RouteBody {
+  let body = DELETE_BODIES.get(form);
+  if (!body) {
+    body = { family: form.family, table: form.table, protocol: form.protocol, scope: RT_SCOPE.NOWHERE, routeType: RTN.UNSPEC, flags: 0, priority: form.priority };
+    DELETE_BODIES.set(form, body);
+  }
+  return body;
+}
+
+const DELETE_BODIES = new WeakMap<RouteForm, RouteBody>();
 
 /** A built route carries no attributes we do not know; one frozen empty list serves them all. */
 const NO_UNKNOWN = Object.freeze([]) as unknown as RouteMessage['unknown'];

@@ -74,5 +74,11 @@ export function fakeKernel(): FakeKernel {
 
 export const turn = (): Promise<unknown> => new Promise((r) => setImmediate(r));
 
-/** A send's requests as text: `replace 10.9.0.0/24 via 10.0.0.2`. */
-export const text = (c: Call): string[] => c.requests.map((r) => `${r.op} ${bytesToIp(r.route.dst!)}/${r.route.dstLength} via ${r.route.gateway ? bytesToIp(r.route.gateway) : '-'}`);
+/** A send's requests as text: `replace 10.9.0.0/24 via 10.0.0.2`, and a delete (which carries
+ *  no next hop: see deleteBodyOf) `del 10.9.0.0/24`, with ` via`/` dev` if it had one. */
+export const text = (c: Call): string[] =>
+  c.requests.map((r) => {
+    const prefix = `${bytesToIp(r.route.dst!)}/${r.route.dstLength}`;
+    if (r.op !== 'del') return `${r.op} ${prefix} via ${r.route.gateway ? bytesToIp(r.route.gateway) : '-'}`;
+    return `del ${prefix}${r.route.gateway ? ` via ${bytesToIp(r.route.gateway)}` : ''}${r.route.oif !== undefined ? ` dev ${r.route.oif}` : ''}`;
+  });

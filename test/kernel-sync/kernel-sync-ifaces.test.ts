@@ -51,7 +51,7 @@ describe('KernelSync: interface and address changes', () => {
     notify('del', addr(IF.eth0, '10.0.0.1/24'));
     await settle();
     assert.deepEqual([...planned.keys()], [v4]);
-    assert.deepEqual(calls.slice(1).map(text), [['del 10.9.0.0/24 via 10.0.0.2']]);
+    assert.deepEqual(calls.slice(1).map(text), [['del 10.9.0.0/24']]);
     calls[1]!.answer();
     await settle();
     assert.deepEqual(k.counts(), { pending: 0, installed: 1, failed: 0, unresolved: 1 });
@@ -87,7 +87,7 @@ describe('KernelSync: interface and address changes', () => {
     notify('new', link(IF.eth0, 'eth0', 0));
     await settle();
     assert.deepEqual([...planned.keys()].sort(), [v4, v6].sort());
-    assert.deepEqual(calls.slice(1).flatMap(text).sort(), ['del 10.9.0.0/24 via 10.0.0.2', 'del fd09::/64 via fd00::2']);
+    assert.deepEqual(calls.slice(1).flatMap(text).sort(), ['del 10.9.0.0/24', 'del fd09::/64']);
   });
 
   it('a link named as the tunnel device plans the IPv4 routes again (their next hops may go through it)', async () => {

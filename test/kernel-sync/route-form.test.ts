@@ -5,13 +5,33 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { RouteForms, formOf, hasForm, routeOf } from '../../src/kernel-sync/route-form.ts';
+import { RouteForms, deleteBodyOf, formOf, hasForm, routeOf } from '../../src/kernel-sync/route-form.ts';
+import { RouteRequests, decodeNetlink } from '../../src/kernel-sync/rtnetlink/index.ts';
 import { RTN, RTNH_F, RTPROT, RT_SCOPE, type RouteMessage } from '../../src/kernel-sync/rtnetlink/index.ts';
 import { IF, hop, ip, kroute } from './kernel-fixtures.ts';
 
 const nlriOf = (r: RouteMessage) => ({ family: r.family === 2 ? ('ipv4-unicast' as const) : ('ipv6-unicast' as const), length: r.dstLength, address: r.dst! });
 
 describe('RouteForm', () => {
+  it('a delete says the table, protocol and metric only: the kernel deletes our route whatever its next hops', () => {
+    const ecmp = formOf(kroute('10.9.0.0/24', { protocol: RTPROT.BIRD, table: 1000, priority: 500, multipath: [hop('10.0.0.2', IF.eth0), hop('10.0.0.3', IF.eth0)] }));
+    const v6 = formOf(kroute('fd09::/64', { protocol: RTPROT.BIRD, priority: 1024, gateway: ip('fd00::2'), oif: IF.eth0 }));
+    for (const [form, prefix] of [[ecmp, '10.9.0.0/24'], [v6, 'fd09::/64']] as const) {
+      const body = deleteBodyOf(form);
+      assert.equal(deleteBodyOf(form), body, 'one body per form');
+      const requests = new RouteRequests();
+      const route = kroute(prefix);
+      requests.addBody('del', body, routeOf(form, { family: route.family === 2 ? 'ipv4-unicast' : 'ipv6-unicast', length: route.dstLength, address: route.dst! }).dst!, route.dstLength);
+      const [ev] = decodeNetlink(requests.bytes(0, 1));
+      assert.equal(ev?.kind, 'del');
+      const m = (ev as { message: RouteMessage }).message;
+      assert.deepEqual(
+        { table: m.table, protocol: m.protocol, priority: m.priority, scope: m.scope, routeType: m.routeType, gateway: m.gateway, oif: m.oif, multipath: m.multipath, dstLength: m.dstLength },
+        { table: form.table, protocol: RTPROT.BIRD, priority: form.priority, scope: RT_SCOPE.NOWHERE, routeType: RTN.UNSPEC, gateway: undefined, oif: undefined, multipath: undefined, dstLength: route.dstLength },
+      );
+    }
+  });
+
   it('routeOf(formOf(r), prefix) is r again, for every kind of route we program', () => {
     const routes = [
       kroute('10.65.1.0/26', { protocol: RTPROT.BIRD, gateway: ip('10.0.0.2'), oif: IF.eth0 }),
