@@ -23,7 +23,7 @@ import { BIRD2 } from '../interop/lib/peers/bird2.ts';
 import { birdc } from '../interop/lib/peers/bird-common.ts';
 import type { DutRun, Phase, RunContext, Scenario } from './lib/types.ts';
 import { ternNodeArgs } from './lib/node-flags.ts';
-import { cpuByThread } from './lib/lab.ts';
+import { cpuByThread, hostStealSeconds } from './lib/lab.ts';
 
 const CLK_TCK = 100;
 const ASN = 65000;
@@ -126,6 +126,7 @@ async function measure(dut: Dut, n: number, ns: string, proc: DaemonProcess, fee
     const [user0, sys0] = cpuTimes(pid);
     const threads0 = cpuByThread(pid);
     const lab0 = cpuSeconds(feeder.child.pid!);
+    const steal0 = hostStealSeconds();
     const t0 = performance.now();
     await birdc(BIRD2.client, feederSocket, [trigger, feed]);
     let allS: number | undefined;
@@ -142,12 +143,14 @@ async function measure(dut: Dut, n: number, ns: string, proc: DaemonProcess, fee
       allS = undefined;
     }
     const [user1, sys1] = cpuTimes(pid);
+    const steal = hostStealSeconds() - steal0;
     const threads1 = cpuByThread(pid);
     const byThread = Object.entries(threads1).map(([thread, s]) => [thread, round(s - (threads0[thread] ?? 0))] as const).filter(([, s]) => s > 0);
     return {
       name, receivers: 1, ...(allS !== undefined ? { allS, firstS: allS, medianS: allS } : {}), missing: allS === undefined ? 1 : 0,
       cpuS: round(user1 + sys1 - user0 - sys0), cpuSysS: round(sys1 - sys0), peakRssMiB: peakRssMiB(pid), labCpuS: round(cpuSeconds(feeder.child.pid!) - lab0),
       ...(byThread.length ? { cpuByThreadS: Object.fromEntries(byThread) } : {}),
+      ...(Number.isNaN(steal) ? {} : { hostStealS: round(steal) }),
     };
   };
   const install = await phase('install', 'enable', (c) => c >= n, (prefixes, before) => prefixes >= before + n);

@@ -163,3 +163,18 @@ export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number
     await sleep(intervalMs);
   }
 }
+
+/**
+ * CPU seconds the hypervisor has given to other guests while this machine wanted to run (the
+ * `steal` column of /proc/stat's first line, summed over the machine's CPUs) since boot. A phase
+ * that lost much of it ran on a slower machine than its CPU seconds say: its times stretch, and
+ * cache-bound work slows down too. NaN where the kernel does not count it.
+ */
+export function hostStealSeconds(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    return cpu[0] === 'cpu' && cpu.length > 8 ? Number(cpu[8]) / TICKS_PER_SECOND : NaN;
+  } catch {
+    return NaN;
+  }
+}

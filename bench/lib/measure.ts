@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { mapLimit } from './birdctl.ts';
 import type { LabBird } from './birds.ts';
 import type { Dut } from './duts.ts';
-import { cpuByThread, cpuOf, sampleProc, sleep } from './lab.ts';
+import { cpuByThread, cpuOf, hostStealSeconds, sampleProc, sleep } from './lab.ts';
 import type { Phase } from './types.ts';
 
 export interface Receiver {
@@ -57,6 +57,7 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
   const groups = Object.entries(spec.labGroups?.() ?? {});
   const groups0 = groups.map(([, pids]) => cpuOf(pids));
   await dut.eventLoop(true);
+  const steal0 = hostStealSeconds();
   // Times count from the start of the trigger (enabling 1000 nodes' blocks takes a while).
   const t0 = performance.now();
   await spec.trigger();
@@ -74,6 +75,8 @@ export async function runPhase(spec: PhaseSpec): Promise<Phase> {
     peakRssMiB: round(after?.peakRssMiB ?? NaN, 1),
     labCpuS: round(cpuOf(labPids) - lab0),
   };
+  const steal = hostStealSeconds() - steal0;
+  if (!Number.isNaN(steal)) phase.hostStealS = round(steal);
   const byThread = Object.entries(threads1).map(([name, s]) => [name, round(s - (threads0[name] ?? 0))] as const).filter(([, s]) => s > 0);
   if (byThread.length) phase.cpuByThreadS = Object.fromEntries(byThread);
   if (groups.length) phase.labCpuByRoleS = Object.fromEntries(groups.map(([role, pids], i) => [role, round(cpuOf(pids) - groups0[i]!)]));

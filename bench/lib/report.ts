@@ -22,15 +22,15 @@ const n = (v: number | undefined, suffix = ''): string => (v === undefined || Nu
 
 function phaseRow(run: DutRun, p: Phase): string[] {
   const el = p.eventLoop ? `${p.eventLoop.maxMs} / ${p.eventLoop.p99Ms}` : '';
-  return [run.dut, p.name, p.allS !== undefined ? String(p.allS) : `timeout (${p.missing}/${p.receivers} missing)`, n(p.medianS), n(p.cpuS), n(p.peakRssMiB), n(p.labCpuS), el, run.sessionsStable ? 'yes' : 'NO'];
+  return [run.dut, p.name, p.allS !== undefined ? String(p.allS) : `timeout (${p.missing}/${p.receivers} missing)`, n(p.medianS), n(p.cpuS), n(p.peakRssMiB), n(p.labCpuS), n(p.hostStealS), el, run.sessionsStable ? 'yes' : 'NO'];
 }
 
-const HEAD = ['DUT', 'phase', 'all receivers (s)', 'median (s)', 'DUT CPU (s)', 'peak RSS (MiB)', 'lab CPU (s)', 'event loop max / p99 (ms)', 'sessions stable'];
+const HEAD = ['DUT', 'phase', 'all receivers (s)', 'median (s)', 'DUT CPU (s)', 'peak RSS (MiB)', 'lab CPU (s)', 'host steal (s)', 'event loop max / p99 (ms)', 'sessions stable'];
 
 function rows(r: ScenarioResult): string[][] {
   const out: string[][] = [];
   for (const run of r.runs) {
-    if (!run.phases.length) out.push([run.dut, 'FAILED', run.error ?? '', '', '', '', '', '', '']);
+    if (!run.phases.length) out.push([run.dut, 'FAILED', run.error ?? '', '', '', '', '', '', '', '']);
     for (const p of run.phases) out.push(phaseRow(run, p));
   }
   return out;

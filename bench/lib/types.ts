@@ -28,6 +28,10 @@ export interface Phase {
   peakRssMiB: number;
   /** CPU seconds of the lab's own BIRDs (feeder, monitors, nodes) in the phase: contention. */
   labCpuS: number;
+  /** CPU seconds the hypervisor gave to other guests during the phase, over all of this
+   *  machine's CPUs (/proc/stat steal; lab.ts hostStealSeconds): a phase that lost much ran on
+   *  a slower machine than it looks. */
+  hostStealS?: number;
   /** The lab CPU split by role, where the scenario names roles (reflector: feeder, monitors). */
   labCpuByRoleS?: Record<string, number>;
   /** Tern only: event-loop delay during the phase. */
