@@ -105,6 +105,12 @@ export class InterfaceTable {
     return bits;
   }
 
+  /** Everything a lookup reads, as one string: equal signatures, equal answers. */
+  signature(): string {
+    const links = [...this.links.values()].map((l) => `${l.index}:${l.name}:${l.up ? 1 : 0}${l.loopback ? 1 : 0}`);
+    return `${links.sort().join(',')}|${[...this.addrs.keys()].sort().join(',')}`;
+  }
+
   clear(): void {
     this.changes++;
     this.links.clear();

@@ -383,18 +383,37 @@ export class KernelSync {
     this.resyncing = true;
     try {
       this.stats.resyncs++;
+      const interfaces = this.ifaces.signature();
       await this.fullDump();
+      if (this.opts.program) this.reconcile(interfaces !== this.ifaces.signature());
       this.view.owned.clear(); // `programmed` is the record of our routes
-      if (this.opts.program) {
-        for (const p of this.programmed.values()) if (p.state === 'installed') p.state = 'pending';
-        for (const key of this.programmed.keys()) this.dirty.add(key);
-        this.scheduleFlush();
-      }
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'kernel resync failed');
     } finally {
       this.resyncing = false;
     }
+  }
+
+  /**
+   * After a full dump that followed lost notifications: a route installed as its record says
+   * stays as it is; the others (missing from the kernel, changed behind our back, or not
+   * installed) are planned again, and so are the routes that depend on other routes, and, if the
+   * interfaces or addresses changed meanwhile, those whose next hops that may change. Not every
+   * route written again: a busy node's monitor can overrun, and 100k replacements were seconds
+   * of the kernel's and our CPU for nothing.
+   */
+  private reconcile(interfacesChanged: boolean): void {
+    for (const p of this.programmed.values()) {
+      if (p.state === 'installed' && p.form) {
+        const r = this.view.owned.get(routeKey(p.form.family, p.nlri.address, p.nlri.length, p.form.priority ?? 0));
+        if (r && sameRoute(r, p.form)) continue;
+        p.state = 'pending';
+      }
+      this.dirty.add(p.destKey);
+    }
+    if (interfacesChanged) this.afterInterfaceChange(IFACE_CHANGE.RESOLVES_V4 | IFACE_CHANGE.RESOLVES_V6 | IFACE_CHANGE.RESOLVES_V6_LINK_LOCAL);
+    this.remarkDependent();
+    this.scheduleFlush();
   }
 
   // ===== Programming =====

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { KernelSync, type KernelSyncOptions } from '../../src/kernel-sync/kernel-sync.ts';
 import { ACCEPT_ALL } from '../../src/policy/compile.ts';
 import { prefixKey } from '../../src/rib/prefix-key.ts';
-import { RTPROT, decodeNetlink, encodeKernelMessage, type RouteMessage, type RouteRequests, type RtMessage } from '../../src/kernel-sync/rtnetlink/index.ts';
+import { RTPROT, decodeNetlink, encodeKernelMessage, type AddrMessage, type LinkMessage, type RouteMessage, type RouteRequests, type RtMessage } from '../../src/kernel-sync/rtnetlink/index.ts';
 import type { RouteResult } from '../../src/kernel-sync/channel.ts';
 import type { NetlinkEvent } from '../../src/native/netlink.ts';
 import type { Destination } from '../../src/rib/types.ts';
@@ -35,6 +35,9 @@ export interface FakeKernel {
   want: (prefix: string, nextHop: string) => string;
   /** A monitor notification, as the kernel sends it. */
   notify: (kind: 'new' | 'del', message: RtMessage) => void;
+  /** What the fake kernel's dumps return (a resync reads them): the interfaces and addresses
+   *  applied at the start, and no routes; tests change them. */
+  kernel: { links: LinkMessage[]; addrs: AddrMessage[]; routes: RouteMessage[] };
 }
 
 export function fakeKernel(): FakeKernel {
@@ -42,15 +45,20 @@ export function fakeKernel(): FakeKernel {
   const k = new KernelSync({ ...FAKE_KERNEL_OPTIONS }, { loc, destinationListeners: [] } as unknown as Rib, { events: new EventEmitter() } as unknown as Speaker, silent);
   // The interfaces of the fixtures: eth0 up with 10.0.0.1/24, so 10.0.0.x next hops are direct.
   const ifs = interfaces();
+  const kernel: FakeKernel['kernel'] = { links: [], addrs: [], routes: [] };
   for (const [index, name] of [[IF.lo, 'lo'], [IF.eth0, 'eth0']] as const) {
     const l = ifs.byIndex(index)!;
-    k.ifaces.applyLink('new', { type: 'link', index, name, flags: l.up ? 1 | (l.loopback ? 8 : 0) : 0 } as Parameters<typeof k.ifaces.applyLink>[1]);
+    kernel.links.push({ type: 'link', index, name, flags: l.up ? 1 | (l.loopback ? 8 : 0) : 0 } as LinkMessage);
   }
-  for (const a of ifs.addresses()) k.ifaces.applyAddr('new', { type: 'addr', family: a.family, index: a.index, prefixLength: a.prefixLength, flags: 0, scope: 0, address: a.address });
+  for (const a of ifs.addresses()) kernel.addrs.push({ type: 'addr', family: a.family, index: a.index, prefixLength: a.prefixLength, flags: 0, scope: 0, address: a.address });
+  for (const l of kernel.links) k.ifaces.applyLink('new', l);
+  for (const a of kernel.addrs) k.ifaces.applyAddr('new', a);
   const calls: Call[] = [];
   const internals = k as unknown as Internals;
   internals.channel = {
     close: () => undefined,
+    dump: async (kind: 'link' | 'addr' | 'route', family?: number): Promise<RtMessage[]> =>
+      kind === 'link' ? [...kernel.links] : kind === 'addr' ? [...kernel.addrs] : kernel.routes.filter((r) => r.family === family),
     send: (encoded: RouteRequests) => new Promise<RouteResult[]>((resolve) => {
       const requests = decodeNetlink(encoded.bytes(0, encoded.count)).map((ev) => {
         assert.ok(ev.kind === 'new' || ev.kind === 'del');
@@ -69,7 +77,7 @@ export function fakeKernel(): FakeKernel {
     return key;
   };
   const notify = (kind: 'new' | 'del', message: RtMessage): void => internals.onMonitor({ kind: 'datagram', data: Buffer.from(encodeKernelMessage(kind, message)) });
-  return { k, loc, calls, want, notify };
+  return { k, loc, calls, want, notify, kernel };
 }
 
 export const turn = (): Promise<unknown> => new Promise((r) => setImmediate(r));
