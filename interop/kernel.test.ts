@@ -456,6 +456,22 @@ describe('kernel sync against BIRD 2 in namespaces', { concurrency: true, skip, 
     }],
   ]);
 
+  // ---- 5c: persist off: Tern takes its routes with it ----
+  world('Tern stops with kernel.persist off', {
+    tag: 'kn',
+    birds: [{ index: 2, v6: true, statics: [{ name: 'main4', routes: ['10.97.0.0/24'] }, { name: 'main6', v6: true, routes: ['fd00:97::/48'] }] }],
+    tern: { kernel: { learn: false, program: true, persist: false } },
+  }, [
+    ['5c. with persist off, SIGTERM removes every route Tern installed', async (w) => {
+      const ns = w.ternNs;
+      await kernelHas(ns, '10.97.0.0/24', ['unicast via 10.0.0.2 dev eth0 proto bird']);
+      await kernelHas(ns, 'fd00:97::/48', ['unicast via fd00::2 dev eth0 proto bird metric 1024']);
+      assert.equal(await w.tern.stop('SIGTERM'), 0, 'Tern exits 0 on SIGTERM');
+      assert.deepEqual(await kernelLine(ns, '10.97.0.0/24'), []);
+      assert.deepEqual(await kernelLine(ns, 'fd00:97::/48'), []);
+    }],
+  ]);
+
   // ---- 6: an overrun (or just a flood) ends consistent ----
   world('a flood of 20,000 routes of another protocol', {
     tag: 'ko',

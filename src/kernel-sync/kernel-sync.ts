@@ -191,8 +191,19 @@ export class KernelSync {
     if (this.pruneTimer) clearTimeout(this.pruneTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (!this.opts.persist && this.channel) {
-      const ours = [...this.programmed.values()].filter((p) => p.state === 'installed' && p.form).map((p) => ({ op: 'del' as const, route: routeOf(p.form!, p.nlri) }));
-      await this.channel.routes(ours);
+      // Every route of ours to a programmed prefix, whatever its state: a delete carries no next
+      // hop (deleteBodyOf), so it also takes a route the kernel kept when it refused its
+      // replacement, and finds nothing (ESRCH) where nothing was installed.
+      const requests = new RouteRequests(this.programmed.size);
+      for (const p of this.programmed.values()) {
+        if (!p.form) continue;
+        try {
+          requests.addBody('del', deleteBodyOf(p.form), this.addressOf(p.nlri, p.form.family), p.nlri.length);
+        } catch (err) {
+          this.log.warn({ prefix: formatNlri(p.nlri), error: (err as Error).message }, 'kernel route not removed at stop: not encodable');
+        }
+      }
+      await this.channel.send(requests);
     }
     this.monitor?.close();
     this.channel?.close();

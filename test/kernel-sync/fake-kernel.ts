@@ -40,9 +40,9 @@ export interface FakeKernel {
   kernel: { links: LinkMessage[]; addrs: AddrMessage[]; routes: RouteMessage[] };
 }
 
-export function fakeKernel(): FakeKernel {
+export function fakeKernel(options: Partial<KernelSyncOptions> = {}): FakeKernel {
   const loc = new Map<string, Destination>();
-  const k = new KernelSync({ ...FAKE_KERNEL_OPTIONS }, { loc, destinationListeners: [] } as unknown as Rib, { events: new EventEmitter() } as unknown as Speaker, silent);
+  const k = new KernelSync({ ...FAKE_KERNEL_OPTIONS, ...options }, { loc, destinationListeners: [] } as unknown as Rib, { events: new EventEmitter() } as unknown as Speaker, silent);
   // The interfaces of the fixtures: eth0 up with 10.0.0.1/24, so 10.0.0.x next hops are direct.
   const ifs = interfaces();
   const kernel: FakeKernel['kernel'] = { links: [], addrs: [], routes: [] };

@@ -4,7 +4,8 @@
 // changed behind our back is written again; if the interfaces or addresses changed meanwhile,
 // the routes whose next hops that may change are planned again too. Before, every programmed
 // route was written again: a busy node's monitor can overrun, and 100k replacements cost
-// seconds of CPU for nothing. The channel is a fake (fake-kernel.ts) whose dumps the test sets.
+// seconds of CPU for nothing. And a stop with persist off, which deletes what is ours. The
+// channel is a fake (fake-kernel.ts) whose dumps the test sets.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IF, ip } from './kernel-fixtures.ts';
@@ -55,5 +56,26 @@ describe('KernelSync: a resync after an overrun', () => {
     kernel.addrs = kernel.addrs.filter((a) => !(a.index === IF.eth0 && a.family === 2)); // 10.0.0.1/24 went, unheard
     await overrun();
     assert.deepEqual(calls.slice(1).flatMap(text).sort(), ['del 10.9.0.0/24', 'del 10.9.1.0/24', 'del 10.9.2.0/24']);
+  });
+});
+
+describe('KernelSync: stop with persist off', () => {
+  it('deletes every route of ours, without next hops, and a refused replacement takes the route the kernel kept', async () => {
+    const { k, calls, want } = fakeKernel({ persist: false });
+    const v4 = want('10.9.0.0/24', '10.0.0.2');
+    want('fd09::/64', 'fd00::2');
+    await settle();
+    calls[0]!.answer();
+    await settle();
+    want('10.9.0.0/24', '10.0.0.3'); // refused: the kernel keeps the route via 10.0.0.2
+    await settle();
+    calls[1]!.answer(false);
+    await settle();
+    assert.equal(k.programmed.get(v4)?.state, 'failed');
+    const stopped = k.stop();
+    await settle();
+    assert.deepEqual(calls.slice(2).flatMap(text).sort(), ['del 10.9.0.0/24', 'del fd09::/64']);
+    calls[2]!.answer();
+    await stopped;
   });
 });
