@@ -65,12 +65,18 @@ export class InterfaceTable {
   applyLink(kind: 'new' | 'del', m: LinkMessage): number {
     const previous = this.links.get(m.index);
     if (kind === 'del') {
-      if (!previous) return 0;
+      // Its addresses go with it, also those heard of before the link itself.
+      const resolves = this.resolvesOn(m.index);
+      let removed = false;
+      for (const [k, a] of this.addrs) {
+        if (a.index !== m.index) continue;
+        this.addrs.delete(k);
+        removed = true;
+      }
+      if (!previous && !removed) return 0;
       this.changes++;
       this.links.delete(m.index);
-      const resolves = this.resolvesOn(m.index);
-      for (const [k, a] of this.addrs) if (a.index === m.index) this.addrs.delete(k);
-      return IFACE_CHANGE.CHANGED | IFACE_CHANGE.NAMED | resolves;
+      return IFACE_CHANGE.CHANGED | (previous ? IFACE_CHANGE.NAMED : 0) | resolves;
     }
     const link: Interface = { index: m.index, name: m.name ?? previous?.name ?? `if${m.index}`, up: (m.flags & IFF_UP) !== 0, loopback: (m.flags & IFF_LOOPBACK) !== 0 };
     if (previous && previous.name === link.name && previous.up === link.up && previous.loopback === link.loopback) return 0;

@@ -141,6 +141,11 @@ describe('InterfaceTable: what a message changed', () => {
     assert.equal(t.applyLink('new', link(42, 'cali43')), CHANGED | NAMED, 'renamed');
     assert.equal(t.applyLink('del', link(IF.eth1, 'eth1')), CHANGED | NAMED | RESOLVES_V4, 'eth1 (down) had 172.16.0.1/24, which goes with it');
     assert.equal(t.applyAddr('del', addr(IF.eth1, '172.16.0.1/24')), 0, 'already gone');
+    // An address heard of before its link: it goes with the link's deletion all the same.
+    assert.equal(t.applyAddr('new', addr(77, '192.0.2.1/24')), CHANGED | RESOLVES_V4);
+    assert.ok(t.isLocal(ip('192.0.2.1')));
+    assert.equal(t.applyLink('del', link(77, 'veth77')), CHANGED | RESOLVES_V4);
+    assert.ok(!t.isLocal(ip('192.0.2.1')));
   });
 
   // The promise the bits make: what they leave out, no lookup can tell apart.
