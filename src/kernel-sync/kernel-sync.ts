@@ -378,12 +378,18 @@ export class KernelSync {
     }
   }
 
+  /** Is `p` still its destination's record (not gone, nor replaced)? The sets of records kept
+   *  beside `programmed` (dependent, refused) drop the others when they next look. */
+  private isCurrent(p: ProgrammedRoute): boolean {
+    return this.programmed.get(p.destKey) === p;
+  }
+
   /** Another protocol's route came or went: plan again the routes that depend on other routes
    *  (`dependent`), not every programmed route (Felix adds and deletes one per pod). Entries that
    *  stopped depending, or whose destination has another record by now, leave the set here. */
   private remarkDependent(): void {
     for (const p of this.dependent) {
-      if (this.programmed.get(p.destKey) !== p || !dependsOnOtherRoutes(p)) this.dependent.delete(p);
+      if (!this.isCurrent(p) || !dependsOnOtherRoutes(p)) this.dependent.delete(p);
       else this.dirty.add(p.destKey);
     }
     if (this.dirty.size) this.scheduleFlush();
@@ -630,7 +636,7 @@ export class KernelSync {
       let any = false;
       for (const p of this.refused) {
         // Gone, replaced, or changed since (its destination was planned again meanwhile).
-        if (this.programmed.get(p.destKey) !== p || p.state !== 'failed') this.refused.delete(p);
+        if (!this.isCurrent(p) || p.state !== 'failed') this.refused.delete(p);
         else {
           this.dirty.add(p.destKey);
           any = true;
